@@ -1,0 +1,71 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, Flashback platform team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+    # Connection options shared by every module (the argument spec lives in
+    # plugins/module_utils/arguments.py; keep both in step).
+    DOCUMENTATION = r'''
+options:
+  api_url:
+    description:
+      - Base URL of the Flashback API.
+      - If not set, the value of the E(FLASHBACK_API_URL) environment variable is used.
+    type: str
+    default: https://backend.flashback.tech
+  api_token:
+    description:
+      - Access token sent as a bearer token in the C(Authorization) header of every call (a JWT from the Auth
+        API or a platform token).
+      - If not set, the value of the E(FLASHBACK_API_TOKEN) environment variable is used. One of the two is
+        required.
+      - Never logged. At high verbosity ansible-core prints C(environment:) values of a task, so when running
+        with C(-vvv) pass the token as this option (or through C(module_defaults)), not through the task's
+        C(environment).
+    type: str
+    aliases: [access_token]
+  validate_certs:
+    description:
+      - Verify the server's TLS certificate.
+      - Set to V(false) only for testing; the module warns, because the token could be intercepted.
+    type: bool
+    default: true
+  ca_path:
+    description:
+      - PEM file of the CA bundle used to verify the server certificate, for private CAs or self-signed
+        certificates.
+    type: path
+  timeout:
+    description:
+      - Seconds to wait for each HTTP answer before giving up on it.
+    type: int
+    default: 30
+requirements:
+  - requests (in the Python that runs the module; usually the controller's, or the execution environment's)
+notes:
+  - The modules run where the task runs, usually C(localhost). Set C(ansible_python_interpreter) for that host
+    to a Python that has C(requests) installed (for example the virtualenv Ansible runs from,
+    V({{ ansible_playbook_python }})).
+  - All modules of this collection belong to the action group C(flashback.platform.flashback), so connection
+    options can be set once with C(module_defaults).
+'''
+
+    REPOSITORY = r'''
+options:
+  repo_id:
+    description:
+      - ID of the repository.
+      - Exactly one of O(repo_id) and O(repo_name) is required.
+    type: str
+  repo_name:
+    description:
+      - Name of the repository, resolved to its ID with one C(GET /repo).
+      - Fails if no repository or more than one repository visible to the token has this name.
+      - Exactly one of O(repo_id) and O(repo_name) is required.
+    type: str
+'''

@@ -1,0 +1,170 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, Flashback platform team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The repository and API key endpoints, and the one place their JSON shapes are known.
+
+API objects become the collection's return shape here
+(``{id, name, access, key, repo_id, created_at}``); the encrypted ``secret`` object
+that list answers carry is dropped on the way. Writes go through
+:class:`ApiKeys`, which never sends one in check mode.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.module_utils.six.moves.urllib.parse import quote
+
+from ansible_collections.flashback.platform.plugins.module_utils.errors import (
+    FlashbackError,
+    MalformedResponseError,
+    ResourceError,
+)
+
+
+def _segment(value):
+    # Ids go into the path: quote everything so an id cannot change the path.
+    return quote(str(value), safe='')
+
+
+def keys_path(repo_id, key_id=None):
+    path = '/repo/%s/apikey' % _segment(repo_id)
+    if key_id is not None:
+        path += '/%s' % _segment(key_id)
+    return path
+
+
+def _text_field(obj, field, what, required=True):
+    value = obj.get(field)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value:
+        raise MalformedResponseError('the Flashback API returned %s without a valid %r field' % (what, field))
+    return value
+
+
+def _list_field(body, field, what):
+    items = body.get(field)
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise MalformedResponseError('the Flashback API answered %s without a %r list' % (what, field))
+    return items
+
+
+def normalize_key(raw, repo_id):
+    """The module's view of one API key; never carries a secret."""
+    return dict(
+        id=_text_field(raw, 'id', 'an API key'),
+        name=_text_field(raw, 'name', 'an API key'),
+        access=_text_field(raw, 'accessType', 'an API key'),
+        key=_text_field(raw, 'key', 'an API key', required=False),
+        repo_id=repo_id,
+        created_at=_text_field(raw, 'createdAt', 'an API key', required=False),
+    )
+
+
+def planned_key(repo_id, name, access):
+    """What check mode reports for a key that would be created."""
+    return dict(id=None, name=name, access=access, key=None, repo_id=repo_id, created_at=None)
+
+
+def list_repos(client):
+    body = client.request('GET', '/repo', context='the repository list')
+    repos = _list_field(body, 'repos', 'GET /repo')
+    return [dict(id=_text_field(repo, 'id', 'a repository'), name=repo.get('name')) for repo in repos]
+
+
+def resolve_repo_id(client, repo_id=None, repo_name=None):
+    """The id of the repository a module addresses; by name costs one ``GET /repo``."""
+    if repo_id:
+        return repo_id
+    matches = [repo['id'] for repo in list_repos(client) if repo['name'] == repo_name]
+    if not matches:
+        raise ResourceError('repository named %r not found or not visible to this token' % repo_name)
+    if len(matches) > 1:
+        raise ResourceError('%d repositories are named %r (ids: %s): set repo_id instead of repo_name'
+                            % (len(matches), repo_name, ', '.join(sorted(matches))))
+    return matches[0]
+
+
+def repo_context(repo_id):
+    return 'repository %s' % repo_id
+
+
+def list_keys(client, repo_id):
+    body = client.request('GET', keys_path(repo_id), context=repo_context(repo_id))
+    return [normalize_key(raw, repo_id) for raw in _list_field(body, 'keys', 'GET %s' % keys_path(repo_id))]
+
+
+def filter_keys(keys, name=None, key_id=None, access=None):
+    return [
+        key for key in keys
+        if (name is None or key['name'] == name)
+        and (key_id is None or key['id'] == key_id)
+        and (access is None or key['access'] == access)
+    ]
+
+
+def select_key(keys, repo_id, name, key_id=None):
+    """The one live key a module acts on, or None; refuses to guess between same-named keys."""
+    if key_id is not None:
+        found = filter_keys(keys, key_id=key_id)
+        return found[0] if found else None
+    found = filter_keys(keys, name=name)
+    if len(found) > 1:
+        raise ResourceError(
+            '%d live API keys are named %r in repository %s (ids: %s): set key_id to pick one, '
+            'or delete the extra keys' % (len(found), name, repo_id, ', '.join(key['id'] for key in found)))
+    return found[0] if found else None
+
+
+class ApiKeys(object):
+    """Writes to one repository's keys; in check mode it predicts and sends nothing."""
+
+    def __init__(self, client, repo_id, check_mode=False, warn=None):
+        self.client = client
+        self.repo_id = repo_id
+        self.check_mode = check_mode
+        self._warn = warn or (lambda message: None)
+
+    def list(self):
+        return list_keys(self.client, self.repo_id)
+
+    def create(self, name, access):
+        """Create a key; returns ``(apikey, secret)``. The secret exists only in this answer."""
+        if self.check_mode:
+            return planned_key(self.repo_id, name, access), None
+        body = self.client.request('POST', keys_path(self.repo_id), payload=dict(name=name, accessType=access),
+                                   context=repo_context(self.repo_id))
+        key_id = _text_field(body, 'id', 'the created API key')
+        secret = body.get('secret') if isinstance(body.get('secret'), str) else None
+        created = dict(id=key_id, name=name, access=access, key=body.get('key'),
+                       repo_id=self.repo_id, created_at=None)
+        if secret is None:
+            self._warn('the Flashback API created key %s without returning its secret: replace the key '
+                       'to obtain a secret' % key_id)
+        return self._with_server_fields(created), secret
+
+    def _with_server_fields(self, created):
+        # The create answer lacks createdAt; one re-read fills it. A failure here must not
+        # lose the secret the caller already holds, so it only warns.
+        try:
+            found = filter_keys(self.list(), key_id=created['id'])
+        except FlashbackError as exc:
+            self._warn('key %s was created, but re-reading it failed: %s' % (created['id'], exc.message))
+            return created
+        return found[0] if found else created
+
+    def update(self, current, name, access):
+        """Rename or change access in place (same key, same secret); returns the new view."""
+        updated = dict(current, name=name, access=access)
+        if not self.check_mode:
+            self.client.request('PUT', keys_path(self.repo_id, current['id']),
+                                payload=dict(name=name, accessType=access),
+                                context='API key %s in repository %s' % (current['id'], self.repo_id))
+        return updated
+
+    def delete(self, current):
+        if not self.check_mode:
+            self.client.request('DELETE', keys_path(self.repo_id, current['id']),
+                                context='API key %s in repository %s' % (current['id'], self.repo_id))

@@ -1,0 +1,73 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, Flashback platform team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Argument specs shared by every module, and the checks they cannot express.
+
+Documented once in ``plugins/doc_fragments/connection.py``; keep both in step.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.module_utils.basic import env_fallback
+from ansible.module_utils.six.moves.urllib.parse import urlparse
+
+from ansible_collections.flashback.platform.plugins.module_utils import client as client_module
+from ansible_collections.flashback.platform.plugins.module_utils.errors import ConfigurationError
+
+ACCESS_LEVELS = ['READ', 'WRITE', 'ADMIN']
+
+CONNECTION_ARGUMENT_SPEC = dict(
+    api_url=dict(type='str', default=client_module.DEFAULT_API_URL,
+                 fallback=(env_fallback, ['FLASHBACK_API_URL'])),
+    # Not required=True: the check below names both ways to give it.
+    api_token=dict(type='str', no_log=True, aliases=['access_token'],
+                   fallback=(env_fallback, ['FLASHBACK_API_TOKEN'])),
+    validate_certs=dict(type='bool', default=True),
+    ca_path=dict(type='path'),
+    timeout=dict(type='int', default=client_module.DEFAULT_TIMEOUT),
+)
+
+REPO_ARGUMENT_SPEC = dict(
+    repo_id=dict(type='str'),
+    repo_name=dict(type='str'),
+)
+REPO_MUTUALLY_EXCLUSIVE = [('repo_id', 'repo_name')]
+REPO_REQUIRED_ONE_OF = [('repo_id', 'repo_name')]
+
+LOOPBACK_HOSTS = ('localhost', '127.0.0.1', '::1')
+
+
+def argument_spec(**module_options):
+    """The connection and repository options plus the module's own."""
+    spec = dict(CONNECTION_ARGUMENT_SPEC)
+    spec.update(REPO_ARGUMENT_SPEC)
+    spec.update(module_options)
+    return spec
+
+
+def connection_warnings(params):
+    """Warnings about connection settings that work but put the token at risk."""
+    warnings = []
+    if not params['validate_certs']:
+        warnings.append('validate_certs is false: the server certificate is not verified, so the token can be '
+                        'intercepted; prefer ca_path')
+    url = urlparse(params['api_url'])
+    if url.scheme == 'http' and url.hostname not in LOOPBACK_HOSTS:
+        warnings.append('api_url uses http:// on a non-loopback host: the token travels in clear text; use https://')
+    return warnings
+
+
+def validated_connection(params):
+    """Check the connection options that argument_spec cannot express."""
+    if not params.get('api_token'):
+        raise ConfigurationError('no API token: set api_token (or access_token) or the FLASHBACK_API_TOKEN '
+                                 'environment variable')
+    url = urlparse(params['api_url'] or '')
+    if url.scheme not in ('http', 'https') or not url.netloc:
+        raise ConfigurationError('api_url must be an http:// or https:// URL, for example %s'
+                                 % client_module.DEFAULT_API_URL)
+    if params['timeout'] <= 0:
+        raise ConfigurationError('timeout must be a positive number of seconds')

@@ -1,0 +1,224 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, Flashback platform team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: flashback_repo_apikey
+short_description: Create, update and delete Flashback repository API keys
+version_added: 0.1.0
+description:
+  - Ensures an API key of a Flashback repository exists with the given name and access level, or does not exist.
+  - A key is identified by its O(name) among the repository's live keys, or by O(key_id).
+  - The key's secret is returned only by the run that creates the key, in RV(secret). The API cannot show it
+    again; store it right away (for example in a vault).
+  - Access drift is fixed in place (same key, same secret); renaming requires O(key_id).
+author:
+  - Flashback platform team
+extends_documentation_fragment:
+  - flashback.platform.connection
+  - flashback.platform.connection.REPOSITORY
+attributes:
+  check_mode:
+    support: full
+    details: Sends no write request; predicts RV(changed) and RV(apikey) (with RV(apikey.id=null) for a key that
+      would be created).
+  diff_mode:
+    support: full
+    details: Shows the key before and after, never a secret.
+  action_group:
+    support: full
+    membership:
+      - flashback.platform.flashback
+options:
+  name:
+    description:
+      - Name of the key.
+      - Without O(key_id), the key's identity among the repository's live keys. If two or more live keys have
+        this name the module fails, lists their IDs and changes nothing; set O(key_id) to pick one.
+      - With O(key_id), the desired name of that key (a rename).
+    type: str
+    required: true
+  key_id:
+    description:
+      - ID of an existing key to manage. Use it to rename a key or to pick one of several same-named keys.
+      - With O(state=present), fails if the repository has no live key with this ID (an ID cannot be chosen
+        when creating).
+    type: str
+  access:
+    description:
+      - Access level of the key.
+      - When creating a key, defaults to V(READ).
+      - When omitted, an existing key's access level is left as it is.
+    type: str
+    choices: [READ, WRITE, ADMIN]
+  state:
+    description:
+      - V(present) creates the key or updates its name and access level in place.
+      - V(absent) deletes the key if it exists.
+    type: str
+    choices: [present, absent]
+    default: present
+seealso:
+  - module: flashback.platform.flashback_repo_apikey_info
+'''
+
+EXAMPLES = r'''
+- name: Ensure the CI runner has a read-only key on the backups repository
+  flashback.platform.flashback_repo_apikey:
+    api_url: https://backend.flashback.tech
+    api_token: "{{ flashback_token }}"
+    repo_name: backups
+    name: ci-reader
+    access: READ
+  register: ci_key
+
+- name: Store the one-time secret as soon as it exists
+  ansible.builtin.copy:
+    content: "{{ {'key': ci_key.apikey.key, 'secret': ci_key.secret} | to_json }}"
+    dest: /etc/ci/flashback-key.json
+    mode: "0600"
+  when: ci_key.secret is defined
+  no_log: true
+
+- name: Give the ingest service write access (connection options from module_defaults)
+  module_defaults:
+    group/flashback.platform.flashback:
+      api_token: "{{ flashback_token }}"
+  block:
+    - name: Ensure the ingest key can write to repository r2
+      flashback.platform.flashback_repo_apikey:
+        repo_id: r2
+        name: ingest
+        access: WRITE
+
+    - name: Rename a key by its ID, keeping its access and secret
+      flashback.platform.flashback_repo_apikey:
+        repo_id: r2
+        key_id: "{{ ingest_key_id }}"
+        name: ingest-service
+
+- name: Delete the key of a retired service
+  flashback.platform.flashback_repo_apikey:
+    api_token: "{{ flashback_token }}"
+    repo_id: r2
+    name: legacy-uploader
+    state: absent
+'''
+
+RETURN = r'''
+apikey:
+  description:
+    - The key after the run (in check mode, as it would be). Never holds a secret.
+    - An empty dict when the key is absent.
+  returned: always
+  type: dict
+  contains:
+    id:
+      description: ID of the key; V(null) in check mode for a key that would be created.
+      type: str
+      sample: 5d0f4c8e-2a7b-4b8e-9a51-0c3b1f0e7a21
+    name:
+      description: Name of the key.
+      type: str
+      sample: ci-reader
+    access:
+      description: Access level.
+      type: str
+      sample: READ
+    key:
+      description: The access key ID (not secret) that clients present with the secret.
+      type: str
+      sample: FBK7Q2M9X4L0P3R8T6W1
+    repo_id:
+      description: ID of the repository the key belongs to.
+      type: str
+      sample: r1
+    created_at:
+      description: Creation time (ISO 8601) as reported by the API.
+      type: str
+      sample: '2026-11-27T10:00:00.000Z'
+secret:
+  description:
+    - The key's secret. Only returned by the run that created the key; the API cannot return it again.
+  returned: when a key was created
+  type: str
+  sample: 3q2-7wEXAMPLEvY1s0r6c1N8hF5Jb0dQmZkT
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.flashback.platform.plugins.module_utils import apikeys
+from ansible_collections.flashback.platform.plugins.module_utils.arguments import (
+    ACCESS_LEVELS,
+    REPO_MUTUALLY_EXCLUSIVE,
+    REPO_REQUIRED_ONE_OF,
+    argument_spec,
+)
+from ansible_collections.flashback.platform.plugins.module_utils.errors import ResourceError
+from ansible_collections.flashback.platform.plugins.module_utils.runner import run_module
+
+DEFAULT_ACCESS = 'READ'
+
+
+def ensure_present(keys_api, current, params):
+    """Returns ``(changed, after, secret)``."""
+    if current is None:
+        if params['key_id'] is not None:
+            raise ResourceError('no live API key with id %s in repository %s: omit key_id to create a key by name'
+                                % (params['key_id'], keys_api.repo_id))
+        after, secret = keys_api.create(params['name'], params['access'] or DEFAULT_ACCESS)
+        return True, after, secret
+    access = params['access'] or current['access']
+    if current['name'] == params['name'] and current['access'] == access:
+        return False, current, None
+    return True, keys_api.update(current, params['name'], access), None
+
+
+def ensure_absent(keys_api, current):
+    if current is None:
+        return False, {}, None
+    keys_api.delete(current)
+    return True, {}, None
+
+
+def run(module, client):
+    params = module.params
+    repo_id = apikeys.resolve_repo_id(client, params['repo_id'], params['repo_name'])
+    keys_api = apikeys.ApiKeys(client, repo_id, check_mode=module.check_mode, warn=module.warn)
+    current = apikeys.select_key(keys_api.list(), repo_id, params['name'], params['key_id'])
+    if params['state'] == 'present':
+        changed, after, secret = ensure_present(keys_api, current, params)
+    else:
+        changed, after, secret = ensure_absent(keys_api, current)
+
+    result = dict(changed=changed, apikey=after)
+    if secret is not None:
+        result['secret'] = secret
+    if module._diff:
+        result['diff'] = dict(before=current or {}, after=after)
+    return result
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=argument_spec(
+            name=dict(type='str', required=True),
+            key_id=dict(type='str'),
+            access=dict(type='str', choices=ACCESS_LEVELS),
+            state=dict(type='str', choices=['present', 'absent'], default='present'),
+        ),
+        mutually_exclusive=REPO_MUTUALLY_EXCLUSIVE,
+        required_one_of=REPO_REQUIRED_ONE_OF,
+        supports_check_mode=True,
+    )
+    run_module(module, run)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,111 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Shared unit-test doubles: an in-memory stand-in for the client, and module plumbing."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import contextlib
+import json
+import re
+
+import pytest
+
+from ansible.module_utils import basic
+from ansible.module_utils.common.text.converters import to_bytes
+
+from ansible_collections.flashback.platform.plugins.module_utils import errors
+
+try:  # ansible-core >= 2.19
+    from ansible.module_utils.testing import patch_module_args
+except ImportError:  # older cores read the serialized args from basic._ANSIBLE_ARGS
+    @contextlib.contextmanager
+    def patch_module_args(args=None):
+        saved = basic._ANSIBLE_ARGS
+        basic._ANSIBLE_ARGS = to_bytes(json.dumps({'ANSIBLE_MODULE_ARGS': args or {}}))
+        try:
+            yield
+        finally:
+            basic._ANSIBLE_ARGS = saved
+
+
+class FakeApi(object):
+    """Answers FlashbackClient.request like the published API, from memory; records every call."""
+
+    def __init__(self):
+        self.repos = [dict(id='r1', name='backups'), dict(id='r2', name='media'),
+                      dict(id='r4', name='shared'), dict(id='r5', name='shared')]
+        self.keys = {'r1': [], 'r2': [], 'r4': [], 'r5': []}
+        self.calls = []
+        self._serial = 0
+
+    def add_key(self, repo_id, name, access='READ'):
+        self._serial += 1
+        key = dict(id='k%d' % self._serial, name=name, accessType=access, key='FBK%d' % self._serial,
+                   createdAt='2026-11-27T10:00:0%d.000Z' % (self._serial % 10),
+                   secret=dict(key='enc', iv='iv', authTag='tag', message='m'))
+        self.keys[repo_id].append(key)
+        return key
+
+    @property
+    def writes(self):
+        return [call for call in self.calls if call[0] != 'GET']
+
+    def request(self, method, path, payload=None, context=None):
+        self.calls.append((method, path, payload))
+        if path == '/repo':
+            return dict(success=True, repos=self.repos)
+        match = re.match(r'^/repo/([^/]+)/apikey(?:/([^/]+))?$', path)
+        repo_id, key_id = match.group(1), match.group(2)
+        if repo_id not in self.keys:
+            raise errors.NotFoundError('%s not found or not visible to this token' % context, 404)
+        keys = self.keys[repo_id]
+        if method == 'GET':
+            return dict(success=True, keys=[dict(key) for key in keys])
+        if method == 'POST':
+            key = self.add_key(repo_id, payload['name'], payload['accessType'])
+            return dict(success=True, id=key['id'], key=key['key'], secret='plain-secret-%s' % key['id'])
+        key = [k for k in keys if k['id'] == key_id][0]
+        if method == 'PUT':
+            key.update(name=payload['name'], accessType=payload['accessType'])
+        else:
+            keys.remove(key)
+        return dict(success=True)
+
+
+class FakeModule(object):
+    """What run() needs of AnsibleModule: params, check_mode, _diff and warn."""
+
+    def __init__(self, params, check_mode=False, diff=False):
+        self.params = params
+        self.check_mode = check_mode
+        self._diff = diff
+        self.warnings = []
+
+    def warn(self, message):
+        self.warnings.append(message)
+
+
+@pytest.fixture
+def fake_api():
+    return FakeApi()
+
+
+@pytest.fixture
+def make_module():
+    """FakeModule with the modules' defaults filled in; keyword arguments override them."""
+    def factory(check_mode=False, diff=False, **overrides):
+        params = dict(api_url='https://backend.flashback.tech', api_token='unit-test-token', validate_certs=True, ca_path=None,
+                      timeout=30, repo_id=None, repo_name=None, name=None, key_id=None, access=None,
+                      state='present')
+        params.update(overrides)
+        return FakeModule(params, check_mode=check_mode, diff=diff)
+    return factory
+
+
+@pytest.fixture
+def module_args():
+    """Context manager exposing module arguments to AnsibleModule on every supported ansible-core."""
+    return patch_module_args

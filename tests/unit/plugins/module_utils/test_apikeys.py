@@ -1,0 +1,154 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.flashback.platform.plugins.module_utils import apikeys, errors
+
+
+class TestNormalizeKey:
+    def test_drops_encrypted_secret_and_renames_fields(self):
+        raw = dict(id='k1', name='ci', accessType='WRITE', key='FBK1', createdAt='2026-01-01T00:00:00.000Z',
+                   secret=dict(key='a', iv='b', authTag='c', message='d'), extra='ignored')
+        assert apikeys.normalize_key(raw, 'r1') == dict(
+            id='k1', name='ci', access='WRITE', key='FBK1', repo_id='r1', created_at='2026-01-01T00:00:00.000Z')
+
+    def test_optional_fields_may_be_missing(self):
+        key = apikeys.normalize_key(dict(id='k1', name='ci', accessType='READ'), 'r1')
+        assert key['key'] is None and key['created_at'] is None
+
+    @pytest.mark.parametrize('raw', [
+        dict(name='ci', accessType='READ'),
+        dict(id=5, name='ci', accessType='READ'),
+        dict(id='k1', name='', accessType='READ'),
+        dict(id='k1', name='ci'),
+        dict(id='k1', name='ci', accessType='READ', key=['x']),
+    ])
+    def test_malformed_key(self, raw):
+        with pytest.raises(errors.MalformedResponseError):
+            apikeys.normalize_key(raw, 'r1')
+
+
+class TestKeysPath:
+    def test_ids_are_quoted(self):
+        assert apikeys.keys_path('r/1', '../x?y') == '/repo/r%2F1/apikey/..%2Fx%3Fy'
+
+
+class TestListKeys:
+    @pytest.mark.parametrize('body', [{}, dict(keys='x'), dict(keys=[1]), dict(keys=None)])
+    def test_malformed_list(self, body):
+        class Client(object):
+            def request(self, *args, **kwargs):
+                return body
+        with pytest.raises(errors.MalformedResponseError) as exc:
+            apikeys.list_keys(Client(), 'r1')
+        assert "without a 'keys' list" in exc.value.message
+
+    def test_lists_normalized(self, fake_api):
+        fake_api.add_key('r1', 'a')
+        assert [k['name'] for k in apikeys.list_keys(fake_api, 'r1')] == ['a']
+        assert fake_api.calls == [('GET', '/repo/r1/apikey', None)]
+
+
+class TestResolveRepoId:
+    def test_id_wins_without_a_request(self, fake_api):
+        assert apikeys.resolve_repo_id(fake_api, repo_id='r9') == 'r9'
+        assert fake_api.calls == []
+
+    def test_by_name(self, fake_api):
+        assert apikeys.resolve_repo_id(fake_api, repo_name='media') == 'r2'
+
+    def test_unknown_name(self, fake_api):
+        with pytest.raises(errors.ResourceError) as exc:
+            apikeys.resolve_repo_id(fake_api, repo_name='nope')
+        assert exc.value.message == "repository named 'nope' not found or not visible to this token"
+
+    def test_ambiguous_name(self, fake_api):
+        with pytest.raises(errors.ResourceError) as exc:
+            apikeys.resolve_repo_id(fake_api, repo_name='shared')
+        assert exc.value.message == "2 repositories are named 'shared' (ids: r4, r5): set repo_id instead of repo_name"
+
+
+class TestSelectKey:
+    KEYS = [dict(id='k1', name='a'), dict(id='k2', name='b'), dict(id='k3', name='b')]
+
+    def test_by_name(self):
+        assert apikeys.select_key(self.KEYS, 'r1', 'a')['id'] == 'k1'
+
+    def test_missing(self):
+        assert apikeys.select_key(self.KEYS, 'r1', 'zz') is None
+        assert apikeys.select_key(self.KEYS, 'r1', 'a', key_id='k9') is None
+
+    def test_key_id_picks_among_duplicates(self):
+        assert apikeys.select_key(self.KEYS, 'r1', 'b', key_id='k3')['id'] == 'k3'
+
+    def test_duplicates_refused_with_ids(self):
+        with pytest.raises(errors.ResourceError) as exc:
+            apikeys.select_key(self.KEYS, 'r1', 'b')
+        assert "2 live API keys are named 'b' in repository r1 (ids: k2, k3)" in exc.value.message
+
+
+class TestFilterKeys:
+    def test_filters_combine(self):
+        keys = [dict(id='k1', name='a', access='READ'), dict(id='k2', name='a', access='WRITE')]
+        assert apikeys.filter_keys(keys, name='a', access='WRITE') == [keys[1]]
+        assert apikeys.filter_keys(keys) == keys
+
+
+class TestApiKeysWrites:
+    def test_check_mode_sends_nothing(self, fake_api):
+        current = apikeys.normalize_key(fake_api.add_key('r1', 'a'), 'r1')
+        api = apikeys.ApiKeys(fake_api, 'r1', check_mode=True)
+        assert api.create('n', 'READ') == (apikeys.planned_key('r1', 'n', 'READ'), None)
+        assert api.update(current, 'b', 'ADMIN')['access'] == 'ADMIN'
+        api.delete(current)
+        assert fake_api.calls == []
+
+    def test_create_returns_secret_and_server_fields(self, fake_api):
+        apikey, secret = apikeys.ApiKeys(fake_api, 'r1').create('n', 'WRITE')
+        assert secret == 'plain-secret-k1'
+        assert apikey == dict(id='k1', name='n', access='WRITE', key='FBK1', repo_id='r1',
+                              created_at='2026-11-27T10:00:01.000Z')
+        assert [c[0] for c in fake_api.calls] == ['POST', 'GET']
+
+    def test_failed_reread_keeps_the_secret_and_warns(self, fake_api):
+        warnings = []
+
+        class FlakyReads(object):
+            def request(self, method, path, payload=None, context=None):
+                if method == 'GET':
+                    raise errors.ServerError('the Flashback API failed', 500)
+                return fake_api.request(method, path, payload, context)
+        apikey, secret = apikeys.ApiKeys(FlakyReads(), 'r1', warn=warnings.append).create('n', 'READ')
+        assert secret == 'plain-secret-k1'
+        assert apikey['id'] == 'k1' and apikey['created_at'] is None
+        assert warnings == ['key k1 was created, but re-reading it failed: the Flashback API failed']
+
+    def test_create_without_secret_warns(self):
+        warnings = []
+
+        class NoSecret(object):
+            def request(self, method, path, payload=None, context=None):
+                return dict(id='k1', key='FBK') if method == 'POST' else dict(keys=[])
+        apikey, secret = apikeys.ApiKeys(NoSecret(), 'r1', warn=warnings.append).create('n', 'READ')
+        assert secret is None and apikey['id'] == 'k1'
+        assert 'without returning its secret' in warnings[0]
+
+    def test_create_answer_without_id_is_malformed(self):
+        class NoId(object):
+            def request(self, method, path, payload=None, context=None):
+                return dict(success=True)
+        with pytest.raises(errors.MalformedResponseError):
+            apikeys.ApiKeys(NoId(), 'r1').create('n', 'READ')
+
+    def test_update_and_delete_send_one_request_each(self, fake_api):
+        current = apikeys.normalize_key(fake_api.add_key('r1', 'a'), 'r1')
+        api = apikeys.ApiKeys(fake_api, 'r1')
+        api.update(current, 'b', 'ADMIN')
+        api.delete(current)
+        assert fake_api.calls == [('PUT', '/repo/r1/apikey/k1', dict(name='b', accessType='ADMIN')),
+                                  ('DELETE', '/repo/r1/apikey/k1', None)]
