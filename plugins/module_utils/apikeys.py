@@ -17,7 +17,6 @@ __metaclass__ = type
 from ansible.module_utils.six.moves.urllib.parse import quote
 
 from ansible_collections.flashback.platform.plugins.module_utils.errors import (
-    FlashbackError,
     MalformedResponseError,
     ResourceError,
 )
@@ -138,22 +137,14 @@ class ApiKeys(object):
                                    context=repo_context(self.repo_id))
         key_id = _text_field(body, 'id', 'the created API key')
         secret = body.get('secret') if isinstance(body.get('secret'), str) else None
+        # The create answer carries no createdAt; re-reading the list just for it would cost
+        # a request per create, so created_at stays null in the creating run.
         created = dict(id=key_id, name=name, access=access, key=body.get('key'),
-                       repo_id=self.repo_id, created_at=None)
+                       repo_id=self.repo_id, created_at=body.get('createdAt'))
         if secret is None:
             self._warn('the Flashback API created key %s without returning its secret: replace the key '
                        'to obtain a secret' % key_id)
-        return self._with_server_fields(created), secret
-
-    def _with_server_fields(self, created):
-        # The create answer lacks createdAt; one re-read fills it. A failure here must not
-        # lose the secret the caller already holds, so it only warns.
-        try:
-            found = filter_keys(self.list(), key_id=created['id'])
-        except FlashbackError as exc:
-            self._warn('key %s was created, but re-reading it failed: %s' % (created['id'], exc.message))
-            return created
-        return found[0] if found else created
+        return created, secret
 
     def update(self, current, name, access):
         """Rename or change access in place (same key, same secret); returns the new view."""

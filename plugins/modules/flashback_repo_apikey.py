@@ -140,7 +140,9 @@ apikey:
       type: str
       sample: r1
     created_at:
-      description: Creation time (ISO 8601) as reported by the API.
+      description:
+        - Creation time (ISO 8601) as reported by the API.
+        - V(null) in the run that creates the key, because the API's create answer does not carry it.
       type: str
       sample: '2026-11-27T10:00:00.000Z'
 secret:

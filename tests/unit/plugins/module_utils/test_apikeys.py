@@ -108,25 +108,11 @@ class TestApiKeysWrites:
         api.delete(current)
         assert fake_api.calls == []
 
-    def test_create_returns_secret_and_server_fields(self, fake_api):
+    def test_create_returns_secret_with_one_request(self, fake_api):
         apikey, secret = apikeys.ApiKeys(fake_api, 'r1').create('n', 'WRITE')
         assert secret == 'plain-secret-k1'
-        assert apikey == dict(id='k1', name='n', access='WRITE', key='FBK1', repo_id='r1',
-                              created_at='2026-11-27T10:00:01.000Z')
-        assert [c[0] for c in fake_api.calls] == ['POST', 'GET']
-
-    def test_failed_reread_keeps_the_secret_and_warns(self, fake_api):
-        warnings = []
-
-        class FlakyReads(object):
-            def request(self, method, path, payload=None, context=None):
-                if method == 'GET':
-                    raise errors.ServerError('the Flashback API failed', 500)
-                return fake_api.request(method, path, payload, context)
-        apikey, secret = apikeys.ApiKeys(FlakyReads(), 'r1', warn=warnings.append).create('n', 'READ')
-        assert secret == 'plain-secret-k1'
-        assert apikey['id'] == 'k1' and apikey['created_at'] is None
-        assert warnings == ['key k1 was created, but re-reading it failed: the Flashback API failed']
+        assert apikey == dict(id='k1', name='n', access='WRITE', key='FBK1', repo_id='r1', created_at=None)
+        assert fake_api.calls == [('POST', '/repo/r1/apikey', dict(name='n', accessType='WRITE'))]
 
     def test_create_without_secret_warns(self):
         warnings = []

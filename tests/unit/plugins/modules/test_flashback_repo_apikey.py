@@ -23,7 +23,7 @@ class TestRunCreate:
         result = module_under_test.run(make_module(repo_id='r1', name='ci'), fake_api)
         assert result['changed'] is True
         assert result['secret'] == 'plain-secret-k1'
-        assert result['apikey'] == view(fake_api.keys['r1'][0])
+        assert result['apikey'] == dict(view(fake_api.keys['r1'][0]), created_at=None)
         assert fake_api.keys['r1'][0]['accessType'] == 'READ'
         assert 'diff' not in result
 
