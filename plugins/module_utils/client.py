@@ -112,7 +112,9 @@ class FlashbackClient(object):
             'Accept': 'application/json',
             'User-Agent': USER_AGENT,
         })
-        self.session.verify = ca_path if (validate_certs and ca_path) else bool(validate_certs)
+        # Passed with each request: requests ignores Session.verify when REQUESTS_CA_BUNDLE or
+        # CURL_CA_BUNDLE is set in the environment, which would silently drop ca_path.
+        self.verify = ca_path if (validate_certs and ca_path) else bool(validate_certs)
 
     def request(self, method, path, payload=None, context=None):
         """Send one API call, retrying what is safe to retry.
@@ -154,7 +156,7 @@ class FlashbackClient(object):
         url = self.api_url + path
         what = '%s %s' % (method, path)
         try:
-            response = self.session.request(method, url, json=payload, timeout=self.timeout)
+            response = self.session.request(method, url, json=payload, timeout=self.timeout, verify=self.verify)
         except requests.exceptions.SSLError:
             raise TLSError(
                 'TLS verification failed for %s: set ca_path to the CA bundle that signed the server '

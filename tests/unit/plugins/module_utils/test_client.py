@@ -40,8 +40,8 @@ class FakeSession(object):
         self.outcomes = list(outcomes)
         self.calls = []
 
-    def __call__(self, method, url, json=None, timeout=None):
-        self.calls.append(dict(method=method, url=url, json=json, timeout=timeout))
+    def __call__(self, method, url, json=None, timeout=None, verify=None):
+        self.calls.append(dict(method=method, url=url, json=json, timeout=timeout, verify=verify))
         outcome = self.outcomes.pop(0)
         if isinstance(outcome, Exception):
             raise outcome
@@ -69,8 +69,9 @@ class TestSessionSetup:
         (False, None, False),
     ])
     def test_verify(self, validate_certs, ca_path, expected):
-        client, dummy = make_client(validate_certs=validate_certs, ca_path=ca_path)
-        assert client.session.verify == expected
+        client, dummy = make_client(response(200, {}), validate_certs=validate_certs, ca_path=ca_path)
+        client.request('GET', '/repo')
+        assert client.session.request.calls[0]['verify'] == expected
 
     def test_version_matches_galaxy_yml(self):
         galaxy = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..', 'galaxy.yml')
@@ -84,7 +85,7 @@ class TestRequestSuccess:
         client, dummy = make_client(response(200, {'success': True, 'repos': []}), timeout=7)
         assert client.request('POST', '/repo', payload={'a': 1}) == {'success': True, 'repos': []}
         call = client.session.request.calls[0]
-        assert call == dict(method='POST', url='https://api.example.test/repo', json={'a': 1}, timeout=7)
+        assert call == dict(method='POST', url='https://api.example.test/repo', json={'a': 1}, timeout=7, verify=True)
 
     @pytest.mark.parametrize('status', [200, 201, 204])
     def test_any_2xx_with_empty_body_is_success(self, status):
