@@ -40,10 +40,11 @@ REPO_REQUIRED_ONE_OF = [('repo_id', 'repo_name')]
 LOOPBACK_HOSTS = ('localhost', '127.0.0.1', '::1')
 
 
-def argument_spec(**module_options):
-    """The connection and repository options plus the module's own."""
+def argument_spec(repository=True, **module_options):
+    """The connection options, the repository options unless ``repository=False``, and the module's own."""
     spec = dict(CONNECTION_ARGUMENT_SPEC)
-    spec.update(REPO_ARGUMENT_SPEC)
+    if repository:
+        spec.update(REPO_ARGUMENT_SPEC)
     spec.update(module_options)
     return spec
 
