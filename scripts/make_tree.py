@@ -67,7 +67,10 @@ def main():
         target = os.path.join(dest, rel)
         os.makedirs(os.path.dirname(target), exist_ok=True)
         shutil.copy2(source, target, follow_symlinks=False)  # keep symlinks: sanity checks them
-    subprocess.run(['git', 'init', '--quiet', dest], check=True)
+    try:
+        subprocess.run(['git', 'init', '--quiet', dest], check=True)
+    except OSError:
+        pass  # no git at all: then no enclosing checkout can be listed with it either
     print('make_tree: %d files in %s' % (len(files), dest))
 
 
