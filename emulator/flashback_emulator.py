@@ -101,7 +101,7 @@ def _now_iso() -> str:
 
 
 def _new_access_key() -> str:
-    return "FBK" + "".join(secrets.choice(_KEY_ALPHABET) for _ in range(17))
+    return "FBK" + "".join(secrets.choice(_KEY_ALPHABET) for dummy in range(17))
 
 
 def _fake_encrypted_secret() -> dict[str, str]:
@@ -623,7 +623,7 @@ def dispatch(backend: Backend, routes: Routes, method: str, path: str, call: Cal
 
 
 def _bearer_token(header: str | None) -> str | None:
-    scheme, _, token = (header or "").partition(" ")
+    scheme, dummy, token = (header or "").partition(" ")
     if scheme.lower() != "bearer":
         return None
     return token.strip() or None

@@ -166,11 +166,11 @@ def test_keep_alive_reuses_one_connection(emulator):
 
 
 def test_concurrent_clients_are_all_served(emulator):
-    def create_many(_):
+    def create_many(dummy):
         with requests.Session() as session:
             session.headers["Authorization"] = f"Bearer {ADMIN}"
             return [session.post(emulator.url + "/repo/r1/apikey", json=NEW_KEY, timeout=TIMEOUT).json()["id"]
-                    for _ in range(10)]
+                    for dummy in range(10)]
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         ids = [key_id for batch in pool.map(create_many, range(8)) for key_id in batch]
@@ -325,8 +325,8 @@ def test_request_log_records_api_calls_without_tokens(api, emulator, control):
 def test_failed_writes_are_not_marked_acted(api, emulator):
     api("POST", "/repo/r2/apikey", token=R1_ONLY, json=NEW_KEY)
     api("POST", "/repo/r1/apikey", data="{oops")
-    assert [(e["status"], e["acted"], e["body"]) for e in emulator.requests] == [(403, False, NEW_KEY),
-                                                                                (400, False, None)]
+    expected = [(403, False, NEW_KEY), (400, False, None)]
+    assert [(e["status"], e["acted"], e["body"]) for e in emulator.requests] == expected
 
 
 def test_request_log_can_be_cleared(api, emulator, control):
@@ -421,7 +421,7 @@ def test_faults_match_method_and_path_and_are_consumed_in_order(api, control):
     add_fault(control, method="GET", path=r"^/repo/r2/", action="status", status=503)
     add_fault(control, method="GET", path=r"/apikey$", action="status", status=502, times=2)
     assert api("GET", "/repo").status_code == 200
-    assert [api("GET", "/repo/r2/apikey").status_code for _ in range(4)] == [503, 502, 502, 200]
+    assert [api("GET", "/repo/r2/apikey").status_code for dummy in range(4)] == [503, 502, 502, 200]
     pending = control("GET", "/faults").json()["faults"]
     assert [(f["method"], f["action"], f["times"], f["status"]) for f in pending] == [("PUT", "status", 1, 500)]
 
@@ -640,6 +640,6 @@ def test_cli_tls_and_seed(tmp_path):
         assert [r["id"] for r in response.json()["repos"]] == ["z1"]
     finally:
         proc.send_signal(signal.SIGTERM)
-        _, stderr = proc.communicate(timeout=10)
+        dummy, stderr = proc.communicate(timeout=10)
     assert proc.returncode == 0
     assert "Traceback" not in stderr

@@ -19,19 +19,22 @@ description:
     again; store it right away (for example in a vault).
   - Access drift is fixed in place (same key, same secret); renaming requires O(key_id).
 author:
-  - Flashback platform team
+  - Flashback platform team (@flashbacknetwork)
 extends_documentation_fragment:
   - flashback.platform.connection
   - flashback.platform.connection.REPOSITORY
 attributes:
   check_mode:
+    description: Can run in check mode and return the changed status prediction without modifying the target.
     support: full
-    details: Sends no write request; predicts RV(changed) and RV(apikey) (with RV(apikey.id=null) for a key that
+    details: Sends no write request; predicts C(changed) and RV(apikey) (with RV(apikey.id=null) for a key that
       would be created).
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: full
     details: Shows the key before and after, never a secret.
   action_group:
+    description: Use C(group/flashback.platform.flashback) in C(module_defaults) to set defaults for this module.
     support: full
     membership:
       - flashback.platform.flashback

@@ -16,17 +16,20 @@ description:
   - Lists the live API keys of one Flashback repository, optionally filtered by name, ID or access level.
   - Never returns a secret, neither in plain text nor the encrypted form the API's list answer carries.
 author:
-  - Flashback platform team
+  - Flashback platform team (@flashbacknetwork)
 extends_documentation_fragment:
   - flashback.platform.connection
   - flashback.platform.connection.REPOSITORY
 attributes:
   check_mode:
+    description: Can run in check mode and return the changed status prediction without modifying the target.
     support: full
     details: The module only reads; it runs the same in check mode.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
   action_group:
+    description: Use C(group/flashback.platform.flashback) in C(module_defaults) to set defaults for this module.
     support: full
     membership:
       - flashback.platform.flashback

@@ -21,16 +21,19 @@ description:
   - Fails before reading anything when an entry is malformed or declared twice, and fails without planning
     anything when a declared name is held by two or more live keys.
 author:
-  - Flashback platform team
+  - Flashback platform team (@flashbacknetwork)
 extends_documentation_fragment:
   - flashback.platform.connection
 attributes:
   check_mode:
+    description: Can run in check mode and return the changed status prediction without modifying the target.
     support: full
     details: The module only reads; it runs the same in check mode.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
   action_group:
+    description: Use C(group/flashback.platform.flashback) in C(module_defaults) to set defaults for this module.
     support: full
     membership:
       - flashback.platform.flashback
@@ -74,7 +77,6 @@ options:
     default: []
 seealso:
   - module: flashback.platform.flashback_repo_apikey
-  - role: flashback.platform.repo_apikeys
 '''
 
 EXAMPLES = r'''
@@ -136,9 +138,35 @@ results:
   returned: always
   type: list
   elements: dict
-  sample:
-    - {repo_id: r1, name: ci-reader, id: 5d0f4c8e-2a7b-4b8e-9a51-0c3b1f0e7a21, key: FBK7Q2M9X4L0P3R8T6W1,
-       access: READ, state: present, changed: false}
+  contains:
+    repo_id:
+      description: ID of the repository.
+      type: str
+      sample: r1
+    name:
+      description: Name of the key.
+      type: str
+      sample: ci-reader
+    id:
+      description: ID of the key; V(null) for a key still to be created or for a declared absent key.
+      type: str
+      sample: 5d0f4c8e-2a7b-4b8e-9a51-0c3b1f0e7a21
+    key:
+      description: The access key ID (not secret); V(null) like RV(results[].id).
+      type: str
+      sample: FBK7Q2M9X4L0P3R8T6W1
+    access:
+      description: Access level after the changes; V(null) for a declared absent key.
+      type: str
+      sample: READ
+    state:
+      description: V(present) or V(absent).
+      type: str
+      sample: present
+    changed:
+      description: Whether reaching the declared state needs a write.
+      type: bool
+      sample: false
 '''
 
 from ansible.module_utils.basic import AnsibleModule
@@ -159,7 +187,7 @@ def main():
         argument_spec=argument_spec(
             repository=False,
             # Types only: plan.validate_entries checks the rest and names the bad entry.
-            apikeys=dict(type='list', elements='dict', required=True, options=dict(
+            apikeys=dict(type='list', elements='dict', required=True, no_log=False, options=dict(
                 (field, dict(type='str')) for field in ENTRY_FIELDS)),
             exclusive=dict(type='bool', default=False),
             protected=dict(type='list', elements='str', default=[]),
