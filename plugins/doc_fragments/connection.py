@@ -45,6 +45,16 @@ options:
       - Seconds to wait for each HTTP answer before giving up on it.
     type: int
     default: 30
+  max_retries:
+    description:
+      - How many times a request is retried after a 429 (honouring C(Retry-After), capped at 30 seconds), a 502,
+        503 or 504, a dropped connection or a timeout, with jittered exponential backoff (capped at 10 seconds).
+      - Only reads, updates and deletes are retried on all of these. A create is retried by the client only after a
+        429, which means the server refused it; after any other failure the module lists the keys, deletes a key the
+        failed create may have made (its secret was lost) and creates again, at most three times.
+      - V(0) disables retries.
+    type: int
+    default: 3
 requirements:
   - requests (in the Python that runs the module; usually the controller's, or the execution environment's)
 notes:

@@ -14,12 +14,23 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import time
+
 from ansible.module_utils.six.moves.urllib.parse import quote
 
 from ansible_collections.flashback.platform.plugins.module_utils.errors import (
+    ConnectionFailedError,
+    FlashbackError,
     MalformedResponseError,
+    RequestTimeoutError,
     ResourceError,
+    ServerError,
 )
+
+# Failures after which a POST may or may not have created the key.
+AMBIGUOUS_CREATE_ERRORS = (ServerError, ConnectionFailedError, RequestTimeoutError, MalformedResponseError)
+MAX_CREATE_ATTEMPTS = 3
+ORPHAN_POLL_INTERVAL = 0.5
 
 
 def _segment(value):
@@ -120,31 +131,78 @@ def select_key(keys, repo_id, name, key_id=None):
 class ApiKeys(object):
     """Writes to one repository's keys; in check mode it predicts and sends nothing."""
 
-    def __init__(self, client, repo_id, check_mode=False, warn=None):
+    def __init__(self, client, repo_id, check_mode=False, clock=time.monotonic, sleep=time.sleep):
         self.client = client
         self.repo_id = repo_id
         self.check_mode = check_mode
-        self._warn = warn or (lambda message: None)
+        self.clock = clock
+        self.sleep = sleep
 
     def list(self):
         return list_keys(self.client, self.repo_id)
 
-    def create(self, name, access):
-        """Create a key; returns ``(apikey, secret)``. The secret exists only in this answer."""
+    def create(self, name, access, known_ids=()):
+        """Create a key; returns ``(apikey, secret)``. The secret exists only in this answer.
+
+        ``known_ids`` are the ids of the keys listed before. A create that fails ambiguously
+        (5xx, dropped connection, timeout, unreadable answer) may still have made a key whose
+        secret nobody received: such an orphan (a key with this name and an unknown id) is
+        deleted and the create tried again, a bounded number of times. A 429 is retried by the
+        client, since the server refused before acting.
+        """
         if self.check_mode:
             return planned_key(self.repo_id, name, access), None
+        known_ids = set(known_ids)
+        failures = []
+        for dummy in range(MAX_CREATE_ATTEMPTS):
+            try:
+                return self._post(name, access)
+            except AMBIGUOUS_CREATE_ERRORS as exc:
+                failures.append(exc.message)
+                self._remove_orphans(name, known_ids, exc)
+        raise ResourceError('creating API key %r in repository %s failed %d times, each time with nothing left '
+                            'behind (last error: %s): retry later' % (name, self.repo_id, len(failures), failures[-1]))
+
+    def _post(self, name, access):
         body = self.client.request('POST', keys_path(self.repo_id), payload=dict(name=name, accessType=access),
                                    context=repo_context(self.repo_id))
         key_id = _text_field(body, 'id', 'the created API key')
-        secret = body.get('secret') if isinstance(body.get('secret'), str) else None
+        secret = body.get('secret')
+        if not isinstance(secret, str) or not secret:
+            raise MalformedResponseError('the Flashback API created key %s without returning its secret' % key_id)
         # The create answer carries no createdAt; re-reading the list just for it would cost
         # a request per create, so created_at stays null in the creating run.
         created = dict(id=key_id, name=name, access=access, key=body.get('key'),
                        repo_id=self.repo_id, created_at=body.get('createdAt'))
-        if secret is None:
-            self._warn('the Flashback API created key %s without returning its secret: replace the key '
-                       'to obtain a secret' % key_id)
         return created, secret
+
+    def _remove_orphans(self, name, known_ids, cause):
+        """Delete the keys an ambiguous create may have made; their secrets are lost."""
+        try:
+            orphans = self._find_orphans(name, known_ids, wait=isinstance(cause, RequestTimeoutError))
+        except FlashbackError as exc:
+            raise ResourceError(
+                'creating API key %r in repository %s had an unknown outcome (%s) and listing the keys to check '
+                'failed (%s): delete any key named %r whose secret you do not hold, then rerun'
+                % (name, self.repo_id, cause.message, exc.message, name))
+        for orphan in orphans:
+            try:
+                self.delete(orphan)
+            except FlashbackError as exc:
+                raise ResourceError(
+                    'API key %s (%r) in repository %s was created but its secret was lost, and deleting it failed '
+                    '(%s): delete it (state=absent, key_id=%s), then rerun'
+                    % (orphan['id'], name, self.repo_id, exc.message, orphan['id']))
+
+    def _find_orphans(self, name, known_ids, wait):
+        # After a timeout the server may still be working on the request: keep looking for up to
+        # one more timeout before concluding that it did not act.
+        deadline = self.clock() + (self.client.timeout if wait else 0)
+        while True:
+            orphans = [key for key in filter_keys(self.list(), name=name) if key['id'] not in known_ids]
+            if orphans or self.clock() >= deadline:
+                return orphans
+            self.sleep(ORPHAN_POLL_INTERVAL)
 
     def update(self, current, name, access):
         """Rename or change access in place (same key, same secret); returns the new view."""

@@ -28,6 +28,7 @@ CONNECTION_ARGUMENT_SPEC = dict(
     validate_certs=dict(type='bool', default=True),
     ca_path=dict(type='path'),
     timeout=dict(type='int', default=client_module.DEFAULT_TIMEOUT),
+    max_retries=dict(type='int', default=client_module.DEFAULT_MAX_RETRIES),
 )
 
 REPO_ARGUMENT_SPEC = dict(
@@ -72,3 +73,5 @@ def validated_connection(params):
                                  % client_module.DEFAULT_API_URL)
     if params['timeout'] <= 0:
         raise ConfigurationError('timeout must be a positive number of seconds')
+    if params['max_retries'] < 0:
+        raise ConfigurationError('max_retries must be 0 or more')

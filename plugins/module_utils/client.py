@@ -48,8 +48,11 @@ MAX_RETRY_AFTER = 30
 BACKOFF_BASE = 1
 BACKOFF_CAP = 10
 
-# Statuses that mean "the server did not act, try again later".
+# Statuses that mean "the server (or a gateway) did not get the job done, try again later".
 RETRYABLE_STATUSES = frozenset([429, 502, 503, 504])
+# Answers whose body we read; PUT and DELETE answers carry nothing the modules use, so a
+# 2xx with a mangled body (a proxy's HTML, say) still means the write happened.
+BODY_METHODS = frozenset(['GET', 'POST'])
 # POST is not idempotent: a retry after an ambiguous failure could mint a second key
 # whose secret nobody receives. Only a 429 (the server refused before acting) is safe.
 IDEMPOTENT_METHODS = frozenset(['GET', 'PUT', 'DELETE'])
@@ -168,9 +171,9 @@ class FlashbackClient(object):
             raise ConnectionFailedError(
                 'cannot reach the Flashback API at %s (%s): %s; check api_url and the network'
                 % (self.api_url, what, transport_reason(exc)))
-        return self._decode(response, what, context or path)
+        return self._decode(response, what, context or path, method in BODY_METHODS)
 
-    def _decode(self, response, what, context):
+    def _decode(self, response, what, context, need_body):
         status = response.status_code
         body = None
         if response.content:
@@ -182,6 +185,8 @@ class FlashbackClient(object):
             if not response.content:
                 return {}
             if not isinstance(body, dict):
+                if not need_body:
+                    return {}
                 raise MalformedResponseError(
                     'the Flashback API answered %s with HTTP %s but not a JSON object: check that api_url '
                     'points at the Flashback API' % (what, status), status=status)

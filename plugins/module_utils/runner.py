@@ -35,6 +35,7 @@ def client_from_module(module):
         validate_certs=params['validate_certs'],
         ca_path=params['ca_path'],
         timeout=params['timeout'],
+        max_retries=params['max_retries'],
     )
 
 

@@ -171,13 +171,14 @@ from ansible_collections.flashback.platform.plugins.module_utils.runner import r
 DEFAULT_ACCESS = 'READ'
 
 
-def ensure_present(keys_api, current, params):
+def ensure_present(keys_api, keys, current, params):
     """Returns ``(changed, after, secret)``."""
     if current is None:
         if params['key_id'] is not None:
             raise ResourceError('no live API key with id %s in repository %s: omit key_id to create a key by name'
                                 % (params['key_id'], keys_api.repo_id))
-        after, secret = keys_api.create(params['name'], params['access'] or DEFAULT_ACCESS)
+        after, secret = keys_api.create(params['name'], params['access'] or DEFAULT_ACCESS,
+                                        known_ids=[key['id'] for key in keys])
         return True, after, secret
     access = params['access'] or current['access']
     if current['name'] == params['name'] and current['access'] == access:
@@ -195,10 +196,11 @@ def ensure_absent(keys_api, current):
 def run(module, client):
     params = module.params
     repo_id = apikeys.resolve_repo_id(client, params['repo_id'], params['repo_name'])
-    keys_api = apikeys.ApiKeys(client, repo_id, check_mode=module.check_mode, warn=module.warn)
-    current = apikeys.select_key(keys_api.list(), repo_id, params['name'], params['key_id'])
+    keys_api = apikeys.ApiKeys(client, repo_id, check_mode=module.check_mode)
+    keys = keys_api.list()
+    current = apikeys.select_key(keys, repo_id, params['name'], params['key_id'])
     if params['state'] == 'present':
-        changed, after, secret = ensure_present(keys_api, current, params)
+        changed, after, secret = ensure_present(keys_api, keys, current, params)
     else:
         changed, after, secret = ensure_absent(keys_api, current)
 

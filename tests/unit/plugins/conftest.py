@@ -98,7 +98,7 @@ def make_module():
     """FakeModule with the modules' defaults filled in; keyword arguments override them."""
     def factory(check_mode=False, diff=False, **overrides):
         params = dict(api_url='https://backend.flashback.tech', api_token='unit-test-token', validate_certs=True, ca_path=None,
-                      timeout=30, repo_id=None, repo_name=None, name=None, key_id=None, access=None,
+                      timeout=30, max_retries=3, repo_id=None, repo_name=None, name=None, key_id=None, access=None,
                       state='present')
         params.update(overrides)
         return FakeModule(params, check_mode=check_mode, diff=diff)

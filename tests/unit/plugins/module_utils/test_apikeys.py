@@ -114,22 +114,16 @@ class TestApiKeysWrites:
         assert apikey == dict(id='k1', name='n', access='WRITE', key='FBK1', repo_id='r1', created_at=None)
         assert fake_api.calls == [('POST', '/repo/r1/apikey', dict(name='n', accessType='WRITE'))]
 
-    def test_create_without_secret_warns(self):
-        warnings = []
-
-        class NoSecret(object):
-            def request(self, method, path, payload=None, context=None):
-                return dict(id='k1', key='FBK') if method == 'POST' else dict(keys=[])
-        apikey, secret = apikeys.ApiKeys(NoSecret(), 'r1', warn=warnings.append).create('n', 'READ')
-        assert secret is None and apikey['id'] == 'k1'
-        assert 'without returning its secret' in warnings[0]
-
-    def test_create_answer_without_id_is_malformed(self):
+    def test_create_answer_without_id_is_retried_then_fails(self):
         class NoId(object):
+            timeout = 1
+
             def request(self, method, path, payload=None, context=None):
-                return dict(success=True)
-        with pytest.raises(errors.MalformedResponseError):
+                return dict(success=True) if method == 'POST' else dict(keys=[])
+        with pytest.raises(errors.ResourceError) as exc:
             apikeys.ApiKeys(NoId(), 'r1').create('n', 'READ')
+        assert exc.value.message.startswith("creating API key 'n' in repository r1 failed 3 times, each time with "
+                                            "nothing left behind (last error: the Flashback API returned the created")
 
     def test_update_and_delete_send_one_request_each(self, fake_api):
         current = apikeys.normalize_key(fake_api.add_key('r1', 'a'), 'r1')
@@ -138,3 +132,122 @@ class TestApiKeysWrites:
         api.delete(current)
         assert fake_api.calls == [('PUT', '/repo/r1/apikey/k1', dict(name='b', accessType='ADMIN')),
                                   ('DELETE', '/repo/r1/apikey/k1', None)]
+
+
+class FaultyApi(object):
+    """FakeApi whose next calls fail as scripted: 'before' fails without acting, 'after' acts then fails,
+    'nosecret' acts and answers without the secret."""
+
+    def __init__(self, api, *faults):
+        self.api = api
+        self.faults = list(faults)
+        self.timeout = 2
+
+    def request(self, method, path, payload=None, context=None):
+        if self.faults and self.faults[0][0] == method:
+            kind, error = self.faults.pop(0)[1:]
+            if kind == 'before':
+                self.api.calls.append((method, path, payload))
+                raise error
+            answer = self.api.request(method, path, payload, context)
+            if kind == 'after':
+                raise error
+            answer.pop('secret')
+            return answer
+        return self.api.request(method, path, payload, context)
+
+
+DROPPED = errors.ConnectionFailedError('cannot reach the Flashback API: dropped')
+TIMEOUT = errors.RequestTimeoutError('the Flashback API did not answer in time')
+BOOM = errors.ServerError('the Flashback API failed with HTTP 500', 500)
+
+
+def fake_clock():
+    """A clock and a sleep that advances it, so polling runs instantly."""
+    now = [0.0]
+
+    def sleep(seconds):
+        now[0] += seconds
+    return (lambda: now[0]), sleep
+
+
+class TestAmbiguousCreate:
+    def live(self, fake_api):
+        return [(key['id'], key['name']) for key in fake_api.keys['r1']]
+
+    def test_failure_before_acting_creates_once_more(self, fake_api):
+        faulty = FaultyApi(fake_api, ('POST', 'before', DROPPED))
+        apikey, secret = apikeys.ApiKeys(faulty, 'r1').create('n', 'READ')
+        assert (apikey['id'], secret) == ('k1', 'plain-secret-k1')
+        assert self.live(fake_api) == [('k1', 'n')]
+        assert [c[0] for c in fake_api.calls] == ['POST', 'GET', 'POST']
+
+    @pytest.mark.parametrize('error', [DROPPED, BOOM])
+    def test_orphan_of_an_acted_create_is_deleted(self, fake_api, error):
+        faulty = FaultyApi(fake_api, ('POST', 'after', error))
+        apikey, secret = apikeys.ApiKeys(faulty, 'r1').create('n', 'READ')
+        assert (apikey['id'], secret) == ('k2', 'plain-secret-k2')
+        assert self.live(fake_api) == [('k2', 'n')]
+        assert [c[:2] for c in fake_api.calls] == [('POST', '/repo/r1/apikey'), ('GET', '/repo/r1/apikey'),
+                                                  ('DELETE', '/repo/r1/apikey/k1'), ('POST', '/repo/r1/apikey')]
+
+    def test_answer_without_secret_is_an_orphan(self, fake_api):
+        faulty = FaultyApi(fake_api, ('POST', 'nosecret', None))
+        apikey, secret = apikeys.ApiKeys(faulty, 'r1').create('n', 'READ')
+        assert secret == 'plain-secret-k2' and self.live(fake_api) == [('k2', 'n')]
+
+    def test_known_keys_with_the_name_are_not_orphans(self, fake_api):
+        fake_api.add_key('r1', 'n')
+        faulty = FaultyApi(fake_api, ('POST', 'before', BOOM))
+        apikeys.ApiKeys(faulty, 'r1').create('n', 'READ', known_ids=['k1'])
+        assert self.live(fake_api) == [('k1', 'n'), ('k2', 'n')]
+        assert fake_api.writes[-1][0] == 'POST'
+
+    def test_timeout_waits_for_a_late_create(self, fake_api):
+        clock, advance = fake_clock()
+
+        def sleep(seconds):
+            advance(seconds)
+            if clock() >= 1.0 and not fake_api.keys['r1']:
+                fake_api.add_key('r1', 'n')   # the slow request lands on the server
+        faulty = FaultyApi(fake_api, ('POST', 'before', TIMEOUT))
+        apikey, secret = apikeys.ApiKeys(faulty, 'r1', clock=clock, sleep=sleep).create('n', 'READ')
+        assert self.live(fake_api) == [('k2', 'n')]
+        assert ('DELETE', '/repo/r1/apikey/k1', None) in fake_api.calls
+        assert secret == 'plain-secret-k2'
+
+    def test_timeout_gives_up_waiting_after_one_timeout(self, fake_api):
+        clock, sleep = fake_clock()
+        faulty = FaultyApi(fake_api, ('POST', 'before', TIMEOUT))
+        apikeys.ApiKeys(faulty, 'r1', clock=clock, sleep=sleep).create('n', 'READ')
+        listings = [c for c in fake_api.calls if c[0] == 'GET']
+        assert len(listings) == 1 + faulty.timeout / apikeys.ORPHAN_POLL_INTERVAL
+        assert self.live(fake_api) == [('k1', 'n')]
+
+    def test_bounded_attempts_leave_nothing_behind(self, fake_api):
+        faulty = FaultyApi(fake_api, *[('POST', 'after', BOOM)] * apikeys.MAX_CREATE_ATTEMPTS)
+        with pytest.raises(errors.ResourceError) as exc:
+            apikeys.ApiKeys(faulty, 'r1').create('n', 'READ')
+        assert 'failed 3 times, each time with nothing left behind' in exc.value.message
+        assert self.live(fake_api) == []
+
+    def test_undeletable_orphan_is_named(self, fake_api):
+        faulty = FaultyApi(fake_api, ('POST', 'after', BOOM), ('DELETE', 'before', BOOM))
+        with pytest.raises(errors.ResourceError) as exc:
+            apikeys.ApiKeys(faulty, 'r1').create('n', 'READ')
+        assert exc.value.message.startswith("API key k1 ('n') in repository r1 was created but its secret was lost, "
+                                            "and deleting it failed")
+        assert 'state=absent, key_id=k1' in exc.value.message
+
+    def test_failed_check_listing_is_explained(self, fake_api):
+        faulty = FaultyApi(fake_api, ('POST', 'after', BOOM), ('GET', 'before', DROPPED))
+        with pytest.raises(errors.ResourceError) as exc:
+            apikeys.ApiKeys(faulty, 'r1').create('n', 'READ')
+        assert 'had an unknown outcome' in exc.value.message
+        assert "delete any key named 'n' whose secret you do not hold" in exc.value.message
+
+    def test_refused_create_is_not_reconciled(self, fake_api):
+        faulty = FaultyApi(fake_api, ('POST', 'before', errors.BadRequestError('rejected', 400)))
+        with pytest.raises(errors.BadRequestError):
+            apikeys.ApiKeys(faulty, 'r1').create('n', 'READ')
+        assert [c[0] for c in fake_api.calls] == ['POST']

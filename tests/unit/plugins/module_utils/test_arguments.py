@@ -11,7 +11,8 @@ from ansible_collections.flashback.platform.plugins.module_utils import argument
 
 
 def params(**overrides):
-    base = dict(api_url='https://backend.flashback.tech', api_token='t', validate_certs=True, ca_path=None, timeout=30)
+    base = dict(api_url='https://backend.flashback.tech', api_token='t', validate_certs=True, ca_path=None, timeout=30,
+                max_retries=3)
     base.update(overrides)
     return base
 
@@ -25,8 +26,11 @@ class TestArgumentSpec:
 
     def test_module_options_are_added(self):
         spec = arguments.argument_spec(name=dict(type='str'))
-        assert set(spec) == {'api_url', 'api_token', 'validate_certs', 'ca_path', 'timeout',
+        assert set(spec) == {'api_url', 'api_token', 'validate_certs', 'ca_path', 'timeout', 'max_retries',
                              'repo_id', 'repo_name', 'name'}
+
+    def test_repository_options_can_be_left_out(self):
+        assert 'repo_id' not in arguments.argument_spec(repository=False)
 
 
 class TestValidatedConnection:
@@ -39,6 +43,7 @@ class TestValidatedConnection:
         (dict(api_url='backend.flashback.tech'), 'api_url must be an http:// or https:// URL'),
         (dict(api_url='ftp://x'), 'api_url must be'),
         (dict(timeout=0), 'timeout must be a positive'),
+        (dict(max_retries=-1), 'max_retries must be 0 or more'),
     ])
     def test_bad(self, overrides, fragment):
         with pytest.raises(errors.ConfigurationError) as exc:

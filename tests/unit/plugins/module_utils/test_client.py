@@ -107,6 +107,11 @@ class TestMalformedAnswers:
         assert 'not a JSON object' in exc.value.message
         assert 'GET /repo' in exc.value.message
 
+    @pytest.mark.parametrize('method', ['PUT', 'DELETE'])
+    def test_writes_without_a_needed_body_accept_a_mangled_2xx(self, method):
+        client, dummy = make_client(response(200, raw='<html>ok</html>'))
+        assert client.request(method, '/repo/r1/apikey/k1') == {}
+
     def test_success_false_on_2xx(self):
         client, dummy = make_client(response(200, {'success': False, 'message': 'nope'}))
         with pytest.raises(errors.MalformedResponseError) as exc:
