@@ -18,26 +18,34 @@ def _identity(entry):
 
 
 def apikey_outcome(plan, apply_results):
-    """``{result, new_secrets}`` from flashback_repo_apikey_plan's answer and a registered loop over its changes."""
+    """``{result, new_secrets, failures}`` from flashback_repo_apikey_plan's answer and a registered loop over its changes."""
     if not isinstance(plan, dict) or not isinstance(plan.get('results'), list):
         raise AnsibleFilterError('apikey_outcome expects the registered result of flashback_repo_apikey_plan')
-    applied = {}
+    applied, applied_by_name = {}, {}
     new_secrets = []
+    failures = []
     for outcome in apply_results or []:
         change = outcome.get('item') or {}
         apikey = outcome.get('apikey') or {}
         applied[(change.get('repo_id'), change.get('name'), change.get('key_id'))] = (outcome, apikey)
+        applied_by_name.setdefault((change.get('repo_id'), change.get('name')), (outcome, apikey))
         if outcome.get('secret'):
+            # A failed rotation still returns its new key, under a temporary name: file it under the declared one.
             secret = dict((field, apikey.get(field)) for field in SECRET_FIELDS)
-            secret['secret'] = outcome['secret']
+            secret.update(repo_id=change.get('repo_id', secret['repo_id']), name=change.get('name', secret['name']),
+                          secret=outcome['secret'])
             new_secrets.append(secret)
+        if outcome.get('failed'):
+            failures.append('%s %s/%s: %s' % (change.get('action'), change.get('repo_id'), change.get('name'),
+                                              outcome.get('msg')))
 
     result = []
     for planned in plan['results']:
         entry = dict(planned)
         repo_id, name, key_id = _identity(planned)
-        # Creates are planned without an id; deletes and updates carry the id they act on.
-        match = applied.get((repo_id, name, key_id)) or applied.get((repo_id, name, None))
+        # Updates and deletes carry the id they act on; creates and rotations are planned without
+        # the (new) id, and a declared name has at most one such change.
+        match = applied.get((repo_id, name, key_id)) or applied_by_name.get((repo_id, name))
         if match:
             outcome, apikey = match
             entry['changed'] = bool(outcome.get('changed'))
@@ -45,7 +53,7 @@ def apikey_outcome(plan, apply_results):
                 entry['id'] = apikey.get('id')
                 entry['key'] = apikey.get('key')
         result.append(entry)
-    return dict(result=result, new_secrets=new_secrets)
+    return dict(result=result, new_secrets=new_secrets, failures=failures)
 
 
 class FilterModule(object):

@@ -161,7 +161,7 @@ class ApiKeys(object):
                 failures.append(exc.message)
                 self._remove_orphans(name, known_ids, exc)
         raise ResourceError('creating API key %r in repository %s failed %d times, each time with nothing left '
-                            'behind (last error: %s): retry later' % (name, self.repo_id, len(failures), failures[-1]))
+                            'behind; last error: %s' % (name, self.repo_id, len(failures), failures[-1]))
 
     def _post(self, name, access):
         body = self.client.request('POST', keys_path(self.repo_id), payload=dict(name=name, accessType=access),

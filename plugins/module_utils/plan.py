@@ -13,11 +13,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.flashback.platform.plugins.module_utils import apikeys
+from ansible_collections.flashback.platform.plugins.module_utils import apikeys, rotation
 from ansible_collections.flashback.platform.plugins.module_utils.arguments import ACCESS_LEVELS
 from ansible_collections.flashback.platform.plugins.module_utils.errors import ConfigurationError, ResourceError
 
-ENTRY_FIELDS = ('repo_id', 'repo_name', 'name', 'access', 'state')
+# The fields of a declared entry and their types (the plan module's argument spec uses these).
+ENTRY_TYPES = dict(repo_id='str', repo_name='str', name='str', access='str', state='str', rotate='bool',
+                   max_age_days='int')
 STATES = ('present', 'absent')
 DEFAULT_ACCESS = 'READ'
 
@@ -27,7 +29,19 @@ def _describe(index, entry):
     return 'entry %d%s' % (index, ' (name %r)' % name if name else '')
 
 
-def validate_entries(entries):
+def _rotation_policy(entry, where, default_max_age_days):
+    rotate = bool(entry.get('rotate'))
+    max_age_days = entry.get('max_age_days')
+    if rotate and max_age_days is not None:
+        raise ConfigurationError('%s sets both rotate and max_age_days; choose one' % where)
+    if max_age_days is None and not rotate:
+        max_age_days = default_max_age_days
+    if max_age_days is not None and max_age_days < 1:
+        raise ConfigurationError('%s has max_age_days %r; use 1 or more' % (where, max_age_days))
+    return rotate, max_age_days
+
+
+def validate_entries(entries, default_max_age_days=None):
     """Normalised copies of the declared entries; raises naming the first bad entry. No API call."""
     normalised = []
     seen = {}
@@ -45,8 +59,9 @@ def validate_entries(entries):
         state = entry.get('state') or 'present'
         if state not in STATES:
             raise ConfigurationError('%s has state %r; use present or absent' % (where, state))
+        rotate, max_age_days = _rotation_policy(entry, where, default_max_age_days)
         clean = dict(repo_id=entry.get('repo_id'), repo_name=entry.get('repo_name'), name=entry['name'],
-                     access=access, state=state)
+                     access=access, state=state, rotate=rotate, max_age_days=max_age_days)
         ref = ('id', clean['repo_id']) if clean['repo_id'] else ('name', clean['repo_name'])
         _refuse_duplicate(seen, (ref, clean['name']), index, where)
         normalised.append(clean)
@@ -90,15 +105,16 @@ def _result(entry, key, changed):
 def _change(action, entry, key, access):
     return dict(action=action, repo_id=entry['repo_id'], name=entry['name'], access=access,
                 state='absent' if action == 'delete' else 'present', key_id=key['id'] if key else None,
-                before=key or {})
+                rotate=entry.get('rotate', False), max_age_days=entry.get('max_age_days'), before=key or {})
 
 
-def plan_entry(entry, live):
+def plan_entry(entry, live, now):
     """``(changes, result)`` for one declared entry against its repository's live keys."""
     matches = [key for key in live if key['name'] == entry['name']]
+    pending = [key for key, dummy in rotation.pending_replacements(live, entry['name'])]
     if entry['state'] == 'absent':
-        # Nobody should hold this name: every live key with it goes.
-        changes = [_change('delete', entry, key, key['access']) for key in matches]
+        # Nobody should hold this name, nor an unfinished rotation's replacement of it.
+        changes = [_change('delete', entry, key, key['access']) for key in matches + pending]
         result = _result(entry, None, bool(changes))
         result['access'] = None
         return changes, result
@@ -106,20 +122,32 @@ def plan_entry(entry, live):
         raise ResourceError('%d live API keys are named %r in repository %s (ids: %s): delete the extra keys '
                             'first; nothing was changed' % (len(matches), entry['name'], entry['repo_id'],
                                                             ', '.join(key['id'] for key in matches)))
-    if not matches:
+    current = matches[0] if matches else None
+    if pending:
+        # The module finishes an interrupted rotation on any present run; the replacement keeps the name.
+        return [_change('finish_rotation', entry, current, entry['access'])], dict(
+            _result(entry, pending[0], True), access=entry['access'])
+    if current is None:
         return [_change('create', entry, None, entry['access'])], _result(entry, None, True)
-    key = matches[0]
-    if key['access'] != entry['access']:
-        return [_change('update', entry, key, entry['access'])], dict(_result(entry, key, True),
-                                                                      access=entry['access'])
-    return [], _result(entry, key, False)
+    if entry['rotate'] or (entry['max_age_days'] and rotation.older_than(current, entry['max_age_days'], now)):
+        return [_change('rotate', entry, current, entry['access'])], _result(entry, None, True)
+    if current['access'] != entry['access']:
+        return [_change('update', entry, current, entry['access'])], dict(_result(entry, current, True),
+                                                                         access=entry['access'])
+    return [], _result(entry, current, False)
+
+
+def _spared(name, declared, protected):
+    """Whether exclusive mode leaves a key with this name alone."""
+    marker = rotation.parse_marker(name)
+    return name in declared or name in protected or bool(marker and marker[0] in declared)
 
 
 def plan_exclusive(repo_id, live, declared_names, protected):
-    """Deletes of the live keys nobody declared, sparing protected names."""
+    """Deletes of the live keys nobody declared, sparing protected names and unfinished rotations."""
     changes, results = [], []
     for key in live:
-        if key['name'] in declared_names or key['name'] in protected:
+        if _spared(key['name'], declared_names, protected):
             continue
         entry = dict(repo_id=repo_id, name=key['name'], state='absent')
         changes.append(_change('delete', entry, key, key['access']))
@@ -127,9 +155,9 @@ def plan_exclusive(repo_id, live, declared_names, protected):
     return changes, results
 
 
-def build_plan(client, entries, exclusive=False, protected=()):
+def build_plan(client, entries, exclusive=False, protected=(), max_age_days=None, now=None):
     """Returns ``dict(changes=[...], results=[...])``; raises before anything is changed."""
-    entries = validate_entries(entries)
+    entries = validate_entries(entries, max_age_days)
     resolve_repos(client, entries)
     repo_ids = []
     for entry in entries:
@@ -139,7 +167,7 @@ def build_plan(client, entries, exclusive=False, protected=()):
 
     changes, results = [], []
     for entry in entries:
-        entry_changes, result = plan_entry(entry, live[entry['repo_id']])
+        entry_changes, result = plan_entry(entry, live[entry['repo_id']], now or rotation.utc_now())
         changes.extend(entry_changes)
         results.append(result)
     if exclusive:

@@ -63,10 +63,26 @@ options:
   state:
     description:
       - V(present) creates the key or updates its name and access level in place.
-      - V(absent) deletes the key if it exists.
+      - V(absent) deletes the key if it exists, and the replacement of an unfinished rotation of it.
     type: str
     choices: [present, absent]
     default: present
+  rotate:
+    description:
+      - Replace the existing key with a new one of the same name and access level, returning the new RV(secret).
+      - Every run with V(true) rotates; use it for explicit, one-off rotation (for example after a leak). For
+        periodic rotation use O(max_age_days).
+      - The new key is created before the old one is deleted. It is created under the marker name
+        C(<name> (replacing <old id>)) and takes over O(name) once the old key is gone, so a run that fails halfway
+        leaves a state the next run finishes without creating another key. See the rotation guide in C(docs/).
+      - Only with O(state=present). Mutually exclusive with O(max_age_days).
+    type: bool
+    default: false
+  max_age_days:
+    description:
+      - Rotate the existing key (as O(rotate) does) only when its C(createdAt) is more than this many days ago.
+      - A rerun right after a rotation changes nothing. Fails if the API gives no readable C(createdAt).
+    type: int
 seealso:
   - module: flashback.platform.flashback_repo_apikey_info
 '''
@@ -105,6 +121,23 @@ EXAMPLES = r'''
         repo_id: r2
         key_id: "{{ ingest_key_id }}"
         name: ingest-service
+
+- name: Rotate the CI key when it is older than 90 days
+  flashback.platform.flashback_repo_apikey:
+    api_token: "{{ flashback_token }}"
+    repo_name: backups
+    name: ci-reader
+    access: READ
+    max_age_days: 90
+  register: ci_rotation
+
+- name: Replace a leaked key now
+  flashback.platform.flashback_repo_apikey:
+    api_token: "{{ flashback_token }}"
+    repo_id: r2
+    name: ingest
+    rotate: true
+  register: ingest_rotation
 
 - name: Delete the key of a retired service
   flashback.platform.flashback_repo_apikey:
@@ -150,65 +183,104 @@ apikey:
       sample: '2026-11-27T10:00:00.000Z'
 secret:
   description:
-    - The key's secret. Only returned by the run that created the key; the API cannot return it again.
-  returned: when a key was created
+    - The key's secret. Only returned by the run that created (or rotated) the key; the API cannot return it again.
+    - Also returned when a rotation created the new key but failed to retire the old one; the task fails, and the
+      next run finishes the rotation.
+  returned: when a key was created or rotated
   type: str
   sample: 3q2-7wEXAMPLEvY1s0r6c1N8hF5Jb0dQmZkT
+replaced:
+  description: The key a rotation replaced (also when a run finished an interrupted rotation).
+  returned: when a key was rotated
+  type: dict
+  contains:
+    id:
+      description: ID of the old key.
+      type: str
+      sample: 0b7c3e52-3a0a-4c5e-8a8e-5f4f1d2e9c11
+    key:
+      description: The old access key ID.
+      type: str
+      sample: FBK0OLDKEY00000000000
+    created_at:
+      description: When the old key was created.
+      type: str
+      sample: '2026-08-01T09:00:00.000Z'
 '''
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.flashback.platform.plugins.module_utils import apikeys
+from ansible_collections.flashback.platform.plugins.module_utils import apikeys, rotation
 from ansible_collections.flashback.platform.plugins.module_utils.arguments import (
     ACCESS_LEVELS,
     REPO_MUTUALLY_EXCLUSIVE,
     REPO_REQUIRED_ONE_OF,
     argument_spec,
 )
-from ansible_collections.flashback.platform.plugins.module_utils.errors import ResourceError
+from ansible_collections.flashback.platform.plugins.module_utils.errors import ConfigurationError, ResourceError
 from ansible_collections.flashback.platform.plugins.module_utils.runner import run_module
 
 DEFAULT_ACCESS = 'READ'
 
 
-def ensure_present(keys_api, keys, current, params):
-    """Returns ``(changed, after, secret)``."""
+def wants_rotation(current, params, now):
+    if params['rotate']:
+        return True
+    return params['max_age_days'] is not None and rotation.older_than(current, params['max_age_days'], now)
+
+
+def ensure_present(keys_api, keys, current, params, now):
+    """Returns the result fields: ``changed``, ``apikey`` and, when they apply, ``secret`` and ``replaced``."""
+    name = params['name']
+    finished = rotation.finish(keys_api, keys, current, name, params['access'])
+    if finished is not None:
+        apikey, replaced = finished
+        return dict(changed=True, apikey=apikey, replaced=replaced)
+    known_ids = [key['id'] for key in keys]
     if current is None:
         if params['key_id'] is not None:
             raise ResourceError('no live API key with id %s in repository %s: omit key_id to create a key by name'
                                 % (params['key_id'], keys_api.repo_id))
-        after, secret = keys_api.create(params['name'], params['access'] or DEFAULT_ACCESS,
-                                        known_ids=[key['id'] for key in keys])
-        return True, after, secret
+        apikey, secret = keys_api.create(name, params['access'] or DEFAULT_ACCESS, known_ids=known_ids)
+        return dict(changed=True, apikey=apikey, secret=secret)
     access = params['access'] or current['access']
-    if current['name'] == params['name'] and current['access'] == access:
-        return False, current, None
-    return True, keys_api.update(current, params['name'], access), None
+    if wants_rotation(current, params, now):
+        apikey, secret, replaced = rotation.rotate(keys_api, current, name, access, known_ids)
+        return dict(changed=True, apikey=apikey, secret=secret, replaced=replaced)
+    if current['name'] == name and current['access'] == access:
+        return dict(changed=False, apikey=current)
+    return dict(changed=True, apikey=keys_api.update(current, name, access))
 
 
-def ensure_absent(keys_api, current):
-    if current is None:
-        return False, {}, None
-    keys_api.delete(current)
-    return True, {}, None
+def ensure_absent(keys_api, keys, current, name):
+    # An interrupted rotation's replacement belongs to the name too.
+    doomed = ([current] if current else []) + [key for key, dummy in rotation.pending_replacements(keys, name)]
+    for key in doomed:
+        keys_api.delete(key)
+    return dict(changed=bool(doomed), apikey={})
 
 
 def run(module, client):
     params = module.params
+    if params['max_age_days'] is not None:
+        # Checked here rather than with mutually_exclusive, which would also refuse rotate: false.
+        if params['rotate']:
+            raise ConfigurationError('rotate and max_age_days exclude each other: rotate replaces the key on every '
+                                     'run, max_age_days only when it is older')
+        if params['max_age_days'] < 1:
+            raise ConfigurationError('max_age_days must be 1 or more')
     repo_id = apikeys.resolve_repo_id(client, params['repo_id'], params['repo_name'])
     keys_api = apikeys.ApiKeys(client, repo_id, check_mode=module.check_mode)
     keys = keys_api.list()
     current = apikeys.select_key(keys, repo_id, params['name'], params['key_id'])
     if params['state'] == 'present':
-        changed, after, secret = ensure_present(keys_api, keys, current, params)
+        result = ensure_present(keys_api, keys, current, params, rotation.utc_now())
     else:
-        changed, after, secret = ensure_absent(keys_api, current)
-
-    result = dict(changed=changed, apikey=after)
-    if secret is not None:
-        result['secret'] = secret
+        result = ensure_absent(keys_api, keys, current, params['name'])
+    # secret and replaced are returned only when there is one (never a null secret).
+    result = dict((field, value) for field, value in result.items() if value is not None)
     if module._diff:
-        result['diff'] = dict(before=current or {}, after=after)
+        result['diff'] = dict(before=current or {}, after=result['apikey'])
     return result
 
 
@@ -219,6 +291,8 @@ def main():
             key_id=dict(type='str'),
             access=dict(type='str', choices=ACCESS_LEVELS),
             state=dict(type='str', choices=['present', 'absent'], default='present'),
+            rotate=dict(type='bool', default=False),
+            max_age_days=dict(type='int'),
         ),
         mutually_exclusive=REPO_MUTUALLY_EXCLUSIVE,
         required_one_of=REPO_REQUIRED_ONE_OF,

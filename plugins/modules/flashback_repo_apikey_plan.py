@@ -64,6 +64,15 @@ options:
           - V(present) (the default) or V(absent).
           - V(absent) plans deleting every live key with this name.
         type: str
+      rotate:
+        description:
+          - Plan replacing the key with a new one (see O(flashback.platform.flashback_repo_apikey#module:rotate)).
+          - Every plan with V(true) includes the rotation.
+        type: bool
+      max_age_days:
+        description:
+          - Plan a rotation when the key's C(createdAt) is more than this many days ago. Overrides O(max_age_days).
+        type: int
   exclusive:
     description:
       - Also plan deleting the live keys of each repository named in O(apikeys) that are not declared there.
@@ -72,9 +81,14 @@ options:
   protected:
     description:
       - Key names that O(exclusive=true) never plans to delete.
+      - The replacement of an unfinished rotation of a declared name is never deleted either.
     type: list
     elements: str
     default: []
+  max_age_days:
+    description:
+      - Default for O(apikeys[].max_age_days) of the entries that set neither it nor O(apikeys[].rotate).
+    type: int
 seealso:
   - module: flashback.platform.flashback_repo_apikey
 '''
@@ -104,7 +118,9 @@ changes:
   elements: dict
   contains:
     action:
-      description: V(create), V(update) (access level) or V(delete).
+      description:
+        - V(create), V(update) (access level), V(rotate), V(finish_rotation) (complete a rotation a failed run
+          left halfway) or V(delete).
       type: str
       sample: update
     repo_id:
@@ -127,6 +143,14 @@ changes:
       description: ID of the live key to update or delete; V(null) for creates.
       type: str
       sample: 5d0f4c8e-2a7b-4b8e-9a51-0c3b1f0e7a21
+    rotate:
+      description: The entry's O(apikeys[].rotate).
+      type: bool
+      sample: false
+    max_age_days:
+      description: The entry's effective O(apikeys[].max_age_days), or V(null).
+      type: int
+      sample: 90
     before:
       description: The live key as M(flashback.platform.flashback_repo_apikey_info) returns it; V({}) for creates.
       type: dict
@@ -172,13 +196,13 @@ results:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.flashback.platform.plugins.module_utils.arguments import argument_spec
-from ansible_collections.flashback.platform.plugins.module_utils.plan import ENTRY_FIELDS, build_plan
+from ansible_collections.flashback.platform.plugins.module_utils.plan import ENTRY_TYPES, build_plan
 from ansible_collections.flashback.platform.plugins.module_utils.runner import run_module
 
 
 def run(module, client):
     plan = build_plan(client, module.params['apikeys'], exclusive=module.params['exclusive'],
-                      protected=module.params['protected'])
+                      protected=module.params['protected'], max_age_days=module.params['max_age_days'])
     return dict(changed=False, **plan)
 
 
@@ -188,9 +212,10 @@ def main():
             repository=False,
             # Types only: plan.validate_entries checks the rest and names the bad entry.
             apikeys=dict(type='list', elements='dict', required=True, no_log=False, options=dict(
-                (field, dict(type='str')) for field in ENTRY_FIELDS)),
+                (field, dict(type=type_name)) for field, type_name in ENTRY_TYPES.items())),
             exclusive=dict(type='bool', default=False),
             protected=dict(type='list', elements='str', default=[]),
+            max_age_days=dict(type='int'),
         ),
         supports_check_mode=True,
     )

@@ -123,7 +123,7 @@ class TestApiKeysWrites:
         with pytest.raises(errors.ResourceError) as exc:
             apikeys.ApiKeys(NoId(), 'r1').create('n', 'READ')
         assert exc.value.message.startswith("creating API key 'n' in repository r1 failed 3 times, each time with "
-                                            "nothing left behind (last error: the Flashback API returned the created")
+                                            "nothing left behind; last error: the Flashback API returned the created")
 
     def test_update_and_delete_send_one_request_each(self, fake_api):
         current = apikeys.normalize_key(fake_api.add_key('r1', 'a'), 'r1')

@@ -5,6 +5,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import datetime
+
 import pytest
 
 from ansible_collections.flashback.platform.plugins.module_utils import errors, plan
@@ -13,7 +15,13 @@ from ansible_collections.flashback.platform.plugins.module_utils import errors, 
 class TestValidateEntries:
     def test_defaults(self):
         assert plan.validate_entries([dict(repo_id='r1', name='a')]) == [
-            dict(repo_id='r1', repo_name=None, name='a', access='READ', state='present')]
+            dict(repo_id='r1', repo_name=None, name='a', access='READ', state='present', rotate=False,
+                 max_age_days=None)]
+
+    def test_role_wide_max_age_applies_unless_the_entry_decides(self):
+        entries = plan.validate_entries([dict(repo_id='r1', name='a'), dict(repo_id='r1', name='b', rotate=True),
+                                         dict(repo_id='r1', name='c', max_age_days=7)], default_max_age_days=90)
+        assert [(e['rotate'], e['max_age_days']) for e in entries] == [(False, 90), (True, None), (False, 7)]
 
     @pytest.mark.parametrize('entries, message', [
         (['x'], 'entry 0 must be a dict'),
@@ -22,6 +30,8 @@ class TestValidateEntries:
         ([dict(repo_id='r1', repo_name='b', name='a')], 'needs exactly one of repo_id and repo_name'),
         ([dict(repo_id='r1', name='a', access='OWNER')], "has access 'OWNER'; use one of READ, WRITE, ADMIN"),
         ([dict(repo_id='r1', name='a', state='gone')], "has state 'gone'"),
+        ([dict(repo_id='r1', name='a', rotate=True, max_age_days=3)], 'sets both rotate and max_age_days'),
+        ([dict(repo_id='r1', name='a', max_age_days=0)], "has max_age_days 0; use 1 or more"),
         ([dict(repo_id='r1', name='a'), dict(repo_id='r1', name='a', access='WRITE')],
          "entry 1 (name 'a') declares the same repository and name as entry 0"),
     ])
@@ -112,3 +122,39 @@ class TestBuildPlan:
         with pytest.raises(errors.ConfigurationError):
             plan.build_plan(fake_api, [dict(repo_name='backups', name='a'), dict(repo_id='r1')])
         assert fake_api.calls == []
+
+
+NOW = datetime.datetime(2026, 12, 27, 10, 0, 0)   # FakeApi keys are created on 2026-11-27
+
+
+class TestRotationPlan:
+    def test_rotate_and_max_age(self, fake_api):
+        for name in ('forced', 'young', 'old'):
+            fake_api.add_key('r1', name)
+        entries = [dict(repo_id='r1', name='forced', rotate=True), dict(repo_id='r1', name='young', max_age_days=31),
+                   dict(repo_id='r1', name='old', max_age_days=29)]
+        result = plan.build_plan(fake_api, entries, now=NOW)
+        assert [(c['action'], c['name'], c['key_id'], c['rotate'], c['max_age_days']) for c in result['changes']] == [
+            ('rotate', 'forced', 'k1', True, None), ('rotate', 'old', 'k3', False, 29)]
+        assert [(r['name'], r['id'], r['changed']) for r in result['results']] == [
+            ('forced', None, True), ('young', 'k2', False), ('old', None, True)]
+
+    def test_unfinished_rotation_is_finished(self, fake_api):
+        fake_api.add_key('r1', 'ci')
+        fake_api.add_key('r1', 'ci (replacing k1)', 'WRITE')
+        result = plan.build_plan(fake_api, [dict(repo_id='r1', name='ci', access='WRITE')], now=NOW)
+        assert [(c['action'], c['key_id']) for c in result['changes']] == [('finish_rotation', 'k1')]
+        assert (result['results'][0]['id'], result['results'][0]['changed']) == ('k2', True)
+
+    def test_exclusive_spares_unfinished_rotations_of_declared_names(self, fake_api):
+        fake_api.add_key('r1', 'ci (replacing k0)')
+        fake_api.add_key('r1', 'gone (replacing k0)')
+        result = plan.build_plan(fake_api, [dict(repo_id='r1', name='ci')], exclusive=True, now=NOW)
+        assert [(c['action'], c['name']) for c in result['changes']] == [
+            ('finish_rotation', 'ci'), ('delete', 'gone (replacing k0)')]
+
+    def test_absent_also_deletes_the_replacement(self, fake_api):
+        fake_api.add_key('r1', 'ci')
+        fake_api.add_key('r1', 'ci (replacing k1)')
+        result = plan.build_plan(fake_api, [dict(repo_id='r1', name='ci', state='absent')], now=NOW)
+        assert [c['key_id'] for c in result['changes']] == ['k1', 'k2']

@@ -5,6 +5,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import datetime
 import json
 
 import pytest
@@ -152,3 +153,51 @@ class TestMain:
         out = self.run_main(module_args, capsys, dict(api_token='unit-test-token', repo_id='r1', name='ci', access='ADMIN'))
         assert out['changed'] is True and out['secret'] == 'plain-secret-k1'
         assert out['apikey']['access'] == 'ADMIN'
+
+
+class TestRunRotation:
+    def test_rotate_replaces_and_returns_both(self, fake_api, make_module):
+        old = view(fake_api.add_key('r1', 'ci', 'WRITE'))
+        result = module_under_test.run(make_module(diff=True, repo_id='r1', name='ci', rotate=True), fake_api)
+        assert result['changed'] is True
+        assert result['secret'] == 'plain-secret-k2'
+        assert result['apikey']['id'] == 'k2' and result['apikey']['name'] == 'ci'
+        assert result['apikey']['access'] == 'WRITE'
+        assert result['replaced'] == dict(id='k1', key='FBK1', created_at=old['created_at'])
+        assert result['diff']['before'] == old
+        assert 'plain-secret' not in str(result['diff'])
+        assert [k['id'] for k in fake_api.keys['r1']] == ['k2']
+
+    def test_max_age_rotates_old_keys_only(self, fake_api, make_module, monkeypatch):
+        fake_api.add_key('r1', 'ci')     # created 2026-11-27T10:00:01Z
+        monkeypatch.setattr(module_under_test.rotation, 'utc_now', lambda: datetime.datetime(2026, 12, 27, 10, 0, 0))
+        young = module_under_test.run(make_module(repo_id='r1', name='ci', max_age_days=30), fake_api)
+        assert young == dict(changed=False, apikey=view(fake_api.keys['r1'][0]))
+        monkeypatch.setattr(module_under_test.rotation, 'utc_now', lambda: datetime.datetime(2026, 12, 28, 10, 0, 0))
+        old = module_under_test.run(make_module(repo_id='r1', name='ci', max_age_days=30), fake_api)
+        assert old['changed'] is True and old['replaced']['id'] == 'k1' and 'secret' in old
+
+    @pytest.mark.parametrize('options, message', [
+        (dict(max_age_days=0), 'max_age_days must be 1 or more'),
+        (dict(max_age_days=30, rotate=True), 'rotate and max_age_days exclude each other'),
+    ])
+    def test_bad_rotation_options(self, fake_api, make_module, options, message):
+        with pytest.raises(errors.ConfigurationError) as exc:
+            module_under_test.run(make_module(repo_id='r1', name='ci', **options), fake_api)
+        assert message in exc.value.message
+        assert fake_api.calls == []
+
+    def test_rerun_finishes_an_interrupted_rotation_without_a_new_key(self, fake_api, make_module):
+        fake_api.add_key('r1', 'ci')
+        fake_api.add_key('r1', 'ci (replacing k1)')
+        result = module_under_test.run(make_module(repo_id='r1', name='ci', rotate=True), fake_api)
+        assert result['changed'] is True and 'secret' not in result
+        assert result['apikey']['id'] == 'k2' and result['replaced']['id'] == 'k1'
+        assert [c[0] for c in fake_api.writes] == ['DELETE', 'PUT']
+
+    def test_absent_removes_pending_replacements_too(self, fake_api, make_module):
+        fake_api.add_key('r1', 'ci')
+        fake_api.add_key('r1', 'ci (replacing k1)')
+        result = module_under_test.run(make_module(repo_id='r1', name='ci', state='absent'), fake_api)
+        assert result == dict(changed=True, apikey={})
+        assert fake_api.keys['r1'] == []
