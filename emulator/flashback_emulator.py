@@ -389,12 +389,18 @@ class Backend:
         self._faults: list[Fault] = []
         self._next_seq = 1
         self._next_fault_id = 1
+        # Every plaintext secret ever handed out, kept across resets: a leak audit of a whole test
+        # run needs them all, even those of keys a later reset wiped.
+        self._issued: list[str] = [key.secret for key in self._world.keys]
+        # Set by Emulator: serves this backend over HTTPS too (POST /_emulator/https).
+        self.open_https: Callable[[], dict[str, str]] | None = None
 
     def reset(self, seed: dict[str, Any] | None = None) -> None:
         """Replace everything (state, log, faults) with a fresh seed, DEFAULT_SEED by default."""
         world = _load_seed(DEFAULT_SEED if seed is None else seed)  # validate before touching state
         with self._lock:
             self._world = world
+            self._issued.extend(key.secret for key in world.keys)
             self._log.clear()
             self._faults.clear()
             self._next_seq = 1
@@ -428,6 +434,7 @@ class Backend:
             name, access_type = _key_fields(body.require())
             key = _Key.from_spec(repo_id, {"name": name, "accessType": access_type})
             self._world.keys.append(key)
+            self._issued.append(key.secret)
         return {"success": True, "id": key.id, "key": key.key, "secret": key.secret}
 
     def update_key(self, token: str | None, repo_id: str, key_id: str, body: JsonBody) -> dict[str, Any]:
@@ -481,7 +488,13 @@ class Backend:
         with self._lock:
             key = _Key.from_spec(_known_repo_id(self._world.repos, spec), spec)
             self._world.keys.append(key)
+            self._issued.append(key.secret)
             return key.state_view()
+
+    def issued_secrets(self) -> list[str]:
+        """Every plaintext secret created, injected or seeded since the emulator started."""
+        with self._lock:
+            return list(self._issued)
 
     def record_request(self, entry: dict[str, Any]) -> None:
         """Append one API request to the log, numbering it."""
@@ -580,6 +593,12 @@ def _clear_faults(backend: Backend, _call: Call) -> dict[str, bool]:
     return _ok()
 
 
+def _open_https(backend: Backend, _call: Call) -> dict[str, str]:
+    if backend.open_https is None:
+        raise ApiError.with_message(404, "HTTPS is not available from this emulator")
+    return backend.open_https()
+
+
 CONTROL_ROUTES: Routes = [
     (re.compile(CONTROL_PREFIX + "/health"), {"GET": lambda b, c: _ok()}),
     (re.compile(CONTROL_PREFIX + "/requests"), {
@@ -589,6 +608,8 @@ CONTROL_ROUTES: Routes = [
     (re.compile(CONTROL_PREFIX + "/state"), {"GET": lambda b, c: b.state()}),
     (re.compile(CONTROL_PREFIX + "/reset"), {"POST": _reset}),
     (re.compile(CONTROL_PREFIX + "/keys"), {"POST": lambda b, c: b.inject_key(c.body.require())}),
+    (re.compile(CONTROL_PREFIX + "/issued"), {"GET": lambda b, c: {"secrets": b.issued_secrets()}}),
+    (re.compile(CONTROL_PREFIX + "/https"), {"POST": _open_https}),
     (re.compile(CONTROL_PREFIX + "/faults"), {
         "GET": lambda b, c: {"faults": b.faults()},
         "POST": lambda b, c: {"id": b.add_fault(c.body.require())},
@@ -837,13 +858,30 @@ _POLL_INTERVAL = 0.02
 class Emulator:
     """An emulator instance: `start()` serves it in a background thread, `stop()` ends it."""
 
-    def __init__(self, seed: dict[str, Any] | None = None):
-        self.backend = Backend(seed)
+    def __init__(self, seed: dict[str, Any] | None = None, backend: Backend | None = None):
+        self.backend = backend or Backend(seed)
         self.url: str | None = None
         self.ca_path: str | None = None
         self._server: EmulatorServer | None = None
         self._thread: threading.Thread | None = None
         self._owned_cert_dir: str | None = None
+        self._https: Emulator | None = None
+        self._https_lock = threading.Lock()
+        if self.backend.open_https is None:
+            self.backend.open_https = self.open_https
+
+    def open_https(self) -> dict[str, str]:
+        """Serve the same backend over HTTPS on another free port too (once); its URL and CA path.
+
+        Lets TLS tests run against the emulator a test run already uses, sharing its state and log.
+        """
+        with self._https_lock:
+            if self._https is None:
+                host = self._server.server_address[0] if self._server else "127.0.0.1"
+                sibling = Emulator(backend=self.backend)
+                sibling.start(host, 0, tls=True)
+                self._https = sibling
+            return {"url": self._https.url, "ca_path": self._https.ca_path}
 
     def start(self, host: str = "127.0.0.1", port: int = 0, tls: bool = False,
               cert_dir: str | None = None) -> str:
@@ -875,6 +913,9 @@ class Emulator:
 
     def stop(self) -> None:
         """Stop serving and close every connection; safe to call twice."""
+        if self._https is not None:
+            self._https.stop()
+            self._https = None
         if self._server is None:
             return
         self._server.shutdown()

@@ -643,3 +643,22 @@ def test_cli_tls_and_seed(tmp_path):
         dummy, stderr = proc.communicate(timeout=10)
     assert proc.returncode == 0
     assert "Traceback" not in stderr
+
+
+def test_issued_secrets_survive_resets(api, control, emulator):
+    created = api("POST", "/repo/r1/apikey", json=NEW_KEY).json()["secret"]
+    injected = emulator.backend.inject_key({"repo_id": "r2", "name": "x", "accessType": "READ"})["secret"]
+    control("POST", "/reset")
+    assert control("GET", "/issued").json() == {"secrets": [created, injected]}
+
+
+def test_https_sibling_shares_the_backend(control, emulator):
+    first = control("POST", "/https").json()
+    assert first == control("POST", "/https").json()
+    assert first["url"].startswith("https://127.0.0.1:")
+    answer = requests.post(first["url"] + "/repo/r1/apikey", json=NEW_KEY, verify=first["ca_path"],
+                           headers={"Authorization": "Bearer fb-test-admin-token"}, timeout=5)
+    assert answer.status_code == 200
+    assert [key["id"] for key in emulator.state()["keys"]] == [answer.json()["id"]]
+    with pytest.raises(requests.exceptions.SSLError):
+        requests.get(first["url"] + "/repo", timeout=5, verify=True)
