@@ -593,6 +593,14 @@ def _clear_faults(backend: Backend, _call: Call) -> dict[str, bool]:
     return _ok()
 
 
+def _add_faults(backend: Backend, call: Call) -> dict[str, Any]:
+    """One fault returns {"id": n}; a list (armed all at once, one round trip) returns {"ids": [...]}."""
+    spec = call.body.require()
+    if isinstance(spec, list):
+        return {"ids": [backend.add_fault(item) for item in spec]}
+    return {"id": backend.add_fault(spec)}
+
+
 def _open_https(backend: Backend, _call: Call) -> dict[str, str]:
     if backend.open_https is None:
         raise ApiError.with_message(404, "HTTPS is not available from this emulator")
@@ -612,7 +620,7 @@ CONTROL_ROUTES: Routes = [
     (re.compile(CONTROL_PREFIX + "/https"), {"POST": _open_https}),
     (re.compile(CONTROL_PREFIX + "/faults"), {
         "GET": lambda b, c: {"faults": b.faults()},
-        "POST": lambda b, c: {"id": b.add_fault(c.body.require())},
+        "POST": _add_faults,
         "DELETE": _clear_faults,
     }),
 ]

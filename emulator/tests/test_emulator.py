@@ -662,3 +662,10 @@ def test_https_sibling_shares_the_backend(control, emulator):
     assert [key["id"] for key in emulator.state()["keys"]] == [answer.json()["id"]]
     with pytest.raises(requests.exceptions.SSLError):
         requests.get(first["url"] + "/repo", timeout=5, verify=True)
+
+
+def test_faults_can_be_armed_as_a_list(control):
+    answer = control("POST", "/faults", json=[{"method": "GET", "path": "/repo", "action": "status"},
+                                              {"method": "PUT", "path": "/repo", "action": "drop_before"}])
+    assert answer.json() == {"ids": [1, 2]}
+    assert [fault["action"] for fault in control("GET", "/faults").json()["faults"]] == ["status", "drop_before"]
