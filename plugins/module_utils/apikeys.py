@@ -22,6 +22,7 @@ from ansible_collections.flashback.platform.plugins.module_utils.errors import (
     ConnectionFailedError,
     FlashbackError,
     MalformedResponseError,
+    NotFoundError,
     RequestTimeoutError,
     ResourceError,
     ServerError,
@@ -214,6 +215,12 @@ class ApiKeys(object):
         return updated
 
     def delete(self, current):
-        if not self.check_mode:
+        if self.check_mode:
+            return
+        try:
             self.client.request('DELETE', keys_path(self.repo_id, current['id']),
                                 context='API key %s in repository %s' % (current['id'], self.repo_id))
+        except NotFoundError:
+            # Gone already: deleted by a retried attempt of this request, or by a concurrent run.
+            # The repository itself was just listed, so the 404 is about the key.
+            pass

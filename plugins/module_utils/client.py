@@ -126,16 +126,9 @@ class FlashbackClient(object):
         """
         delays = generate_jittered_backoff(retries=self.max_retries, delay_base=BACKOFF_BASE,
                                            delay_threshold=BACKOFF_CAP)
-        attempt = 0
         while True:
-            attempt += 1
             try:
                 return self._send_once(method, path, payload, context)
-            except NotFoundError:
-                # A retried DELETE that now finds nothing was done by an earlier attempt.
-                if method == 'DELETE' and attempt > 1:
-                    return {}
-                raise
             except (RateLimitedError, ServerError, ConnectionFailedError, RequestTimeoutError) as exc:
                 if not self._retryable(method, exc):
                     raise

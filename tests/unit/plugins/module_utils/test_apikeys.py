@@ -125,6 +125,12 @@ class TestApiKeysWrites:
         assert exc.value.message.startswith("creating API key 'n' in repository r1 failed 3 times, each time with "
                                             "nothing left behind; last error: the Flashback API returned the created")
 
+    def test_deleting_a_key_that_is_already_gone_is_done(self):
+        class Gone(object):
+            def request(self, method, path, payload=None, context=None):
+                raise errors.NotFoundError('API key k1 in repository r1 not found or not visible to this token', 404)
+        apikeys.ApiKeys(Gone(), 'r1').delete(dict(id='k1'))
+
     def test_update_and_delete_send_one_request_each(self, fake_api):
         current = apikeys.normalize_key(fake_api.add_key('r1', 'a'), 'r1')
         api = apikeys.ApiKeys(fake_api, 'r1')

@@ -246,11 +246,7 @@ class TestRetries:
             client.request('GET', '/repo')
         assert 'throttled GET /repo (HTTP 429)' in err.value.message
 
-    def test_retried_delete_that_finds_nothing_is_done(self):
-        client, dummy = make_client(response(503), response(404, {'success': False}))
-        assert client.request('DELETE', '/repo/r1/apikey/k') == {}
-
-    def test_first_delete_404_is_an_error(self):
+    def test_delete_404_is_an_error_for_the_caller_to_judge(self):
         client, dummy = make_client(response(404, {'success': False}))
         with pytest.raises(errors.NotFoundError):
             client.request('DELETE', '/repo/r1/apikey/k')
