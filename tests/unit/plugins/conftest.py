@@ -94,6 +94,12 @@ def fake_api():
 
 
 @pytest.fixture
+def fake_api_factory():
+    """For tests that need a fresh FakeApi per case (hypothesis runs many cases in one test call)."""
+    return FakeApi
+
+
+@pytest.fixture
 def make_module():
     """FakeModule with the modules' defaults filled in; keyword arguments override them."""
     def factory(check_mode=False, diff=False, **overrides):
