@@ -39,7 +39,9 @@ CA_FILENAME = "emulator-ca.pem"
 KEY_FILENAME = "emulator-key.pem"
 
 DEFAULT_SEED: dict[str, Any] = {
-    "tokens": {"fb-test-admin-token": "*", "fb-test-r1-token": ["r1"]},
+    # The env token is only ever passed through environment variables, which ansible-core prints on
+    # its EXEC lines at -vvv: leak audits tolerate it and only it.
+    "tokens": {"fb-test-admin-token": "*", "fb-test-r1-token": ["r1"], "fb-test-env-token": "*"},
     "repos": [
         {"id": "r1", "name": "backups", "storageType": "S3", "mode": "MIRROR"},
         {"id": "r2", "name": "media", "storageType": "GCS", "mode": "MIRROR"},

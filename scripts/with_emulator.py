@@ -31,6 +31,8 @@ STOP_TIMEOUT = 10
 TEST_VARS = {
     'flashback_api_token': 'fb-test-admin-token',
     'flashback_r1_token': 'fb-test-r1-token',
+    # Only for tests of the FLASHBACK_API_TOKEN fallback: leak audits tolerate it on EXEC lines.
+    'flashback_env_token': 'fb-test-env-token',
 }
 
 
