@@ -21,6 +21,7 @@ description:
 author:
   - Flashback platform team (@flashbacknetwork)
 extends_documentation_fragment:
+  - flashback.platform.attributes
   - flashback.platform.connection
   - flashback.platform.connection.REPOSITORY
 attributes:
@@ -33,11 +34,6 @@ attributes:
     description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: full
     details: Shows the key before and after, never a secret.
-  action_group:
-    description: Use C(group/flashback.platform.flashback) in C(module_defaults) to set defaults for this module.
-    support: full
-    membership:
-      - flashback.platform.flashback
 options:
   name:
     description:

@@ -18,21 +18,10 @@ description:
 author:
   - Flashback platform team (@flashbacknetwork)
 extends_documentation_fragment:
+  - flashback.platform.attributes
+  - flashback.platform.attributes.READ_ONLY
   - flashback.platform.connection
   - flashback.platform.connection.REPOSITORY
-attributes:
-  check_mode:
-    description: Can run in check mode and return the changed status prediction without modifying the target.
-    support: full
-    details: The module only reads; it runs the same in check mode.
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
-    support: none
-  action_group:
-    description: Use C(group/flashback.platform.flashback) in C(module_defaults) to set defaults for this module.
-    support: full
-    membership:
-      - flashback.platform.flashback
 options:
   name:
     description: Only return keys with this name.
