@@ -132,8 +132,8 @@ def plan_entry(entry, live, now):
     if entry['rotate'] or (entry['max_age_days'] and rotation.older_than(current, entry['max_age_days'], now)):
         return [_change('rotate', entry, current, entry['access'])], _result(entry, None, True)
     if current['access'] != entry['access']:
-        return [_change('update', entry, current, entry['access'])], dict(_result(entry, current, True),
-                                                                         access=entry['access'])
+        updated = dict(_result(entry, current, True), access=entry['access'])
+        return [_change('update', entry, current, entry['access'])], updated
     return [], _result(entry, current, False)
 
 

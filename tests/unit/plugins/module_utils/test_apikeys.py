@@ -194,8 +194,8 @@ class TestAmbiguousCreate:
         apikey, secret = apikeys.ApiKeys(faulty, 'r1').create('n', 'READ')
         assert (apikey['id'], secret) == ('k2', 'plain-secret-k2')
         assert self.live(fake_api) == [('k2', 'n')]
-        assert [c[:2] for c in fake_api.calls] == [('POST', '/repo/r1/apikey'), ('GET', '/repo/r1/apikey'),
-                                                  ('DELETE', '/repo/r1/apikey/k1'), ('POST', '/repo/r1/apikey')]
+        assert [c[:2] for c in fake_api.calls] == [
+            ('POST', '/repo/r1/apikey'), ('GET', '/repo/r1/apikey'), ('DELETE', '/repo/r1/apikey/k1'), ('POST', '/repo/r1/apikey')]
 
     def test_answer_without_secret_is_an_orphan(self, fake_api):
         faulty = FaultyApi(fake_api, ('POST', 'nosecret', None))

@@ -66,8 +66,8 @@ class TestRotate:
         old = apikeys.normalize_key(fake_api.add_key('r1', 'ci', 'WRITE'), 'r1')
         api = apikeys.ApiKeys(fake_api, 'r1')
         new, secret, replaced = rotation.rotate(api, old, 'ci', 'WRITE', ['k1'])
-        assert [c[:2] for c in fake_api.writes] == [('POST', '/repo/r1/apikey'), ('DELETE', '/repo/r1/apikey/k1'),
-                                                   ('PUT', '/repo/r1/apikey/k2')]
+        assert [c[:2] for c in fake_api.writes] == [
+            ('POST', '/repo/r1/apikey'), ('DELETE', '/repo/r1/apikey/k1'), ('PUT', '/repo/r1/apikey/k2')]
         assert fake_api.writes[0][2] == dict(name='ci (replacing k1)', accessType='WRITE')
         assert (new['id'], new['name'], new['access'], secret) == ('k2', 'ci', 'WRITE', 'plain-secret-k2')
         assert replaced == dict(id='k1', key='FBK1', created_at=old['created_at'])

@@ -27,7 +27,6 @@ FUZZ_EXAMPLES = 200
 TOKEN = 'fuzz-module-token'
 
 
-
 def not_infinity(text):
     # ansible-core's own int check (check_type_int) raises OverflowError, a traceback, on "inf" or
     # "Infinity" in any int option of any module (found by this fuzzer on 2.19); not ours to fix here.
