@@ -31,7 +31,7 @@ DEMO_PLAYBOOK := ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) ansible-playbook -i dem
 	-e @$(DEMO_VARS) demo/playbook.yml
 TEST_STAGES := venv lint sanity units integration
 
-.PHONY: help venv collection tree lint sanity units integration test demo _demo-runs clean distclean
+.PHONY: help venv collection tree lint sanity units integration reliability-doc test demo _demo-runs clean distclean
 
 help:
 	@echo 'make demo         run demo/playbook.yml twice against the emulator (second run must change nothing)'
@@ -40,6 +40,7 @@ help:
 	@echo 'make collection   build the tarball into build/ and install it into build/collections'
 	@echo 'make tree         fresh copy of the sources at build/ansible_collections/flashback/platform'
 	@echo 'make lint | sanity | units | integration   one test stage'
+	@echo 'make reliability-doc   refresh the fault matrix table in docs/reliability.md from a test run'
 	@echo 'make clean        remove build and test output; make distclean also removes .venv'
 
 venv: $(STAMP)
@@ -82,8 +83,19 @@ integration: venv
 	$(MAKE_TREE)
 	@# ansible-test passes when no target is selected; a stage that tests nothing must fail.
 	cd $(TREE) && test -n "$$(ansible-test integration --list-targets)" || { echo 'integration: no targets' >&2; exit 1; }
+	@# The whole suite runs at -vvvv into build/integration.log, which scripts/leak_audit.py then checks:
+	@# no token, each secret only as its own return value, no traceback (docs/reliability.md).
 	cd $(TREE) && $(WITH_EMULATOR) --vars-file tests/integration/integration_config.yml -- \
-		ansible-test integration --python $(PY_VERSION) --local
+		$(PY) $(CURDIR)/scripts/leak_audit.py --log $(BUILD)/integration.log \
+		--vars-file tests/integration/integration_config.yml --tolerate flashback_env_token -- \
+		ansible-test integration --python $(PY_VERSION) --local -vvvv
+
+# Refresh the fault matrix table in docs/reliability.md from a run (the integration stage fails while
+# the committed table differs from what it observes).
+reliability-doc:
+	$(MAKE) integration || true
+	$(PY) tests/integration/targets/flashback_fault_matrix/render_matrix.py --splice \
+		$(TREE)/tests/output/reliability.md docs/reliability.md
 
 # Stage timings are printed by make itself, so CI and developers see the same numbers.
 test:
