@@ -1,0 +1,241 @@
+#!/usr/bin/env python
+"""Run ansible-test sanity, units and integration on several ansible-core versions.
+
+usage: matrix.py [--versions 2.16,2.17,...] [--stages ...] [--only STAGE=VERSIONS ...] [--jobs N] [--keep-going]
+
+Each ansible-core version gets its own virtualenv under .venv-matrix/ (kept between runs: reinstalled
+only when tests/requirements-matrix.txt or the version changes), its own copy of the sources under
+build/matrix/<version>/ansible_collections/flashback/platform (ansible-test writes tests/output there,
+so parallel versions must not share one), its own emulator for integration, and its own logs in
+build/matrix/<version>/<stage>.log. Versions run in parallel (--jobs, default 2: one per core), the
+stages of one version in order, stopping at its first failure unless --keep-going. Prints one line per version and stage
+with its time, and exits non-zero if any stage failed.
+
+ansible-core 2.20 and later need Python >= 3.12: the interpreter for each version is looked up as
+pythonX.Y on PATH (if it runs) and then in pyenv's versions directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import glob
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VENVS = os.path.join(ROOT, '.venv-matrix')
+BUILD = os.path.join(ROOT, 'build', 'matrix')
+REQUIREMENTS = os.path.join(ROOT, 'tests', 'requirements-matrix.txt')
+
+# ansible-core version -> the Python its tests run on (the controller Pythons it supports).
+PYTHON_FOR = {
+    '2.16': '3.11',
+    '2.17': '3.11',
+    '2.18': '3.11',
+    '2.19': '3.11',
+    '2.20': '3.12',
+    '2.21': '3.13',
+}
+STAGES = ('sanity', 'units', 'integration')
+# Rough seconds per stage (measured on 2 cores), to start the longest versions first.
+STAGE_COST = {'sanity': 70, 'units': 20, 'integration': 250}
+PRINT_LOCK = threading.Lock()
+
+
+def say(message):
+    with PRINT_LOCK:
+        print(message, flush=True)
+
+
+def find_python(version):
+    """An interpreter for Python `version` that actually starts (pyenv shims may not)."""
+    name = 'python' + version
+    candidates = [shutil.which(name)]
+    pyenv_root = os.environ.get('PYENV_ROOT', os.path.expanduser('~/.pyenv'))
+    candidates += sorted(glob.glob(os.path.join(pyenv_root, 'versions', version + '.*', 'bin', name)), reverse=True)
+    for candidate in filter(None, candidates):
+        probe = subprocess.run([candidate, '-c', 'import sys, venv; print("%d.%d" % sys.version_info[:2])'],
+                               capture_output=True, text=True, check=False)
+        if probe.returncode == 0 and probe.stdout.strip() == version:
+            return candidate
+    raise RuntimeError('no working %s on PATH or under %s/versions' % (name, pyenv_root))
+
+
+class Version:
+    def __init__(self, core, stages, keep_going=False):
+        self.core = core
+        self.keep_going = keep_going
+        self.python = PYTHON_FOR[core]
+        self.stages = stages
+        self.venv = os.path.join(VENVS, 'ansible-core-' + core)
+        self.bin = os.path.join(self.venv, 'bin')
+        self.dir = os.path.join(BUILD, core)
+        self.tree = os.path.join(self.dir, 'ansible_collections', 'flashback', 'platform')
+        self.timings = []  # (stage, seconds, ok)
+        # ansible-test keeps its sanity venvs and the pip bootstrap script under ~/.ansible/test, named
+        # by Python version and requirements: two cores with the same Python running at once would
+        # rebuild each other's venvs mid-test. So each version gets a HOME of its own (kept, like the venv).
+        self.home = os.path.join(VENVS, 'home-' + core)
+        # Modules in integration tests run with pythonX.Y from PATH: the venv's, which has requests.
+        self.env = dict(os.environ, PATH=self.bin + os.pathsep + os.environ['PATH'], HOME=self.home,
+                        PIP_CACHE_DIR=os.environ.get('PIP_CACHE_DIR', os.path.expanduser('~/.cache/pip')))
+        for name in ('ANSIBLE_COLLECTIONS_PATH', 'ANSIBLE_COLLECTIONS_PATHS', 'VIRTUAL_ENV', 'PYTHONPATH'):
+            self.env.pop(name, None)
+
+    def run(self, stage, argv, cwd=ROOT):
+        log = os.path.join(self.dir, stage + '.log')
+        with open(log, 'a', encoding='utf-8') as out:
+            out.write('$ %s\n' % ' '.join(argv))
+            out.flush()
+            code = subprocess.call(argv, cwd=cwd, env=self.env, stdin=subprocess.DEVNULL,
+                                   stdout=out, stderr=subprocess.STDOUT)
+        if code:
+            raise StageFailed('%s exited %d (log: %s)' % (argv[0], code, os.path.relpath(log, ROOT)))
+
+    def stamp(self):
+        with open(REQUIREMENTS, 'rb') as f:
+            digest = hashlib.sha256(f.read()).hexdigest()
+        return 'ansible-core==%s.* python%s %s\n' % (self.core, self.python, digest)
+
+    def setup(self):
+        stamp_file = os.path.join(self.venv, '.matrix-stamp')
+        if os.path.exists(stamp_file):
+            with open(stamp_file, encoding='utf-8') as f:
+                if f.read() == self.stamp():
+                    return
+        shutil.rmtree(self.venv, ignore_errors=True)
+        self.run('setup', [find_python(self.python), '-m', 'venv', self.venv])
+        self.run('setup', [os.path.join(self.bin, 'python'), '-m', 'pip', 'install', '--quiet', '--progress-bar',
+                           'off', 'ansible-core==%s.*' % self.core, '-r', REQUIREMENTS])
+        with open(stamp_file, 'w', encoding='utf-8') as f:
+            f.write(self.stamp())
+
+    def tree_copy(self):
+        self.run('setup', [sys.executable, os.path.join(ROOT, 'scripts', 'make_tree.py'), ROOT, self.tree])
+        # ansible-test downloads a pip bootstrap script for the venvs it creates; write the offline stand-in.
+        self.run('setup', [os.path.join(self.bin, 'python'), os.path.join(ROOT, 'scripts', 'get_pip_shim.py')])
+
+    def sanity(self):
+        self.run('sanity', ['ansible-test', 'sanity', '--python', self.python, '--local', '--color', 'no'],
+                 cwd=self.tree)
+        with open(os.path.join(self.dir, 'sanity.log'), encoding='utf-8') as f:
+            skipped = [line.strip() for line in f if 'Skipping sanity test' in line or
+                       ('Required program' in line and 'not found' in line)]
+        if skipped:  # ansible-test passes a test whose tool is missing; we want it run
+            raise StageFailed('sanity tests were skipped: %s' % '; '.join(skipped))
+
+    def units(self):
+        self.run('units', ['ansible-test', 'units', '--python', self.python, '--local', '--color', 'no'],
+                 cwd=self.tree)
+        self.run('units', [sys.executable, os.path.join(ROOT, 'scripts', 'check_junit.py'),
+                           os.path.join(self.tree, 'tests', 'output', 'junit')])
+
+    def integration(self):
+        listed = subprocess.run(['ansible-test', 'integration', '--list-targets'], cwd=self.tree, env=self.env,
+                                capture_output=True, text=True, check=False)
+        if listed.returncode or not listed.stdout.strip():  # a stage that tests nothing must fail
+            raise StageFailed('no integration targets found')
+        self.run('integration', [
+            sys.executable, os.path.join(ROOT, 'scripts', 'with_emulator.py'),
+            '--vars-file', 'tests/integration/integration_config.yml',
+            '--log', os.path.join(self.dir, 'emulator.log'), '--',
+            'ansible-test', 'integration', '--python', self.python, '--local', '--color', 'no'], cwd=self.tree)
+
+    def timed(self, stage, func):
+        start = time.monotonic()
+        ok = False
+        try:
+            func()
+            ok = True
+        finally:
+            seconds = time.monotonic() - start
+            self.timings.append((stage, seconds, ok))
+            say('matrix: ansible-core %s %-11s %5.0f s  %s' % (self.core, stage, seconds, 'ok' if ok else 'FAILED'))
+
+    def run_all(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+        os.makedirs(self.dir)
+        os.makedirs(self.home, exist_ok=True)
+        try:
+            self.timed('setup', lambda: (self.setup(), self.tree_copy()))
+        except (StageFailed, RuntimeError) as exc:
+            say('matrix: ansible-core %s: %s' % (self.core, exc))
+            return False
+        ok = True
+        for stage in self.stages:
+            try:
+                self.timed(stage, getattr(self, stage))
+            except StageFailed as exc:
+                say('matrix: ansible-core %s: %s' % (self.core, exc))
+                ok = False
+                if not self.keep_going:
+                    break
+        return ok
+
+
+class StageFailed(Exception):
+    pass
+
+
+def version_list(text):
+    versions = [v.strip() for v in text.split(',') if v.strip()]
+    unknown = [v for v in versions if v not in PYTHON_FOR]
+    if unknown:
+        raise argparse.ArgumentTypeError('unknown ansible-core version(s) %s; known: %s'
+                                         % (', '.join(unknown), ', '.join(PYTHON_FOR)))
+    return versions
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
+    parser.add_argument('--versions', type=version_list, default=list(PYTHON_FOR),
+                        help='ansible-core versions (default: all of %(default)s)')
+    parser.add_argument('--only', action='append', default=[], metavar='STAGE=VERSIONS',
+                        help='run STAGE only on these versions, e.g. sanity=2.16,2.21 (repeatable)')
+    parser.add_argument('--stages', type=lambda s: [x for x in s.split(',') if x], default=list(STAGES),
+                        help='stages to run, in order (default: %s)' % ','.join(STAGES))
+    parser.add_argument('--jobs', type=int, default=2, help='versions run at once (default: 2)')
+    parser.add_argument('--keep-going', action='store_true', help="run a version's later stages after one failed")
+    args = parser.parse_args()
+    bad = [s for s in args.stages if s not in STAGES]
+    if bad:
+        parser.error('unknown stage(s): %s' % ', '.join(bad))
+    only = {}
+    for spec in args.only:
+        stage, dummy, versions = spec.partition('=')
+        if stage not in STAGES:
+            parser.error('--only %s: unknown stage %r' % (spec, stage))
+        try:
+            only[stage] = version_list(versions)
+        except argparse.ArgumentTypeError as exc:
+            parser.error('--only %s: %s' % (spec, exc))
+
+    runs = []
+    for core in args.versions:
+        stages = [s for s in args.stages if core in only.get(s, [core])]
+        runs.append(Version(core, stages, args.keep_going))
+    start = time.monotonic()
+    say('matrix: %s with %d job(s)' % (', '.join('%s (%s)' % (r.core, '+'.join(r.stages)) for r in runs), args.jobs))
+    by_cost = sorted(runs, key=lambda r: -sum(STAGE_COST[s] for s in r.stages))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        outcome = dict(zip(by_cost, pool.map(Version.run_all, by_cost)))
+    results = [outcome[run] for run in runs]
+    total = time.monotonic() - start
+
+    print('\n== matrix: ansible-core x stage, seconds (build/matrix/<version>/<stage>.log)')
+    print('%-8s %-7s %s' % ('core', 'python', '  '.join('%-14s' % s for s in ('setup',) + STAGES)))
+    for run in runs:
+        cells = {stage: '%5.0f %s' % (sec, 'ok' if ok else 'FAILED') for stage, sec, ok in run.timings}
+        print('%-8s %-7s %s' % (run.core, run.python, '  '.join('%-14s' % cells.get(s, '    -') for s in ('setup',) + STAGES)))
+    print('matrix: %d of %d versions passed in %.0f s' % (sum(results), len(results), total))
+    return 0 if all(results) else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
