@@ -29,9 +29,19 @@ MAKE_TREE := $(PY) scripts/make_tree.py . $(TREE)
 WITH_EMULATOR := $(PY) $(CURDIR)/scripts/with_emulator.py
 DEMO_PLAYBOOK := ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) ansible-playbook -i demo/inventory.ini \
 	-e @$(DEMO_VARS) demo/playbook.yml
-TEST_STAGES := venv lint sanity units integration
+# Ecosystem stages: pytest files in tests/ecosystem/ (its README.md says what each proves).
+ECOSYSTEM := $(PY) -m pytest -p no:cacheprovider -v --tb=short
+TEST_STAGES := venv lint sanity units integration examples awx ee galaxy-importer matrix-ci
+# The compatibility matrix (scripts/matrix.py): `make matrix` runs every stage on every version; CI runs
+# the part that fits its time budget (matrix-ci).
+MATRIX_VERSIONS := 2.16,2.17,2.18,2.19,2.20,2.21
+MATRIX_JOBS := 2
+DOCS_SRC := $(BUILD)/docs-src
+DOCS_HTML := $(BUILD)/docs
+DOCS_STAMP := $(VENV)/.installed-docs
 
-.PHONY: help venv collection tree lint sanity units integration reliability-doc test demo _demo-runs clean distclean
+.PHONY: help venv collection tree lint sanity units integration reliability-doc examples awx ee galaxy-importer \
+	matrix matrix-ci changelog docs benchmark test demo _demo-runs clean distclean
 
 help:
 	@echo 'make demo         run demo/playbook.yml twice against the emulator (second run must change nothing)'
@@ -39,8 +49,17 @@ help:
 	@echo 'make venv         .venv with tests/requirements.txt (redone when that file changes)'
 	@echo 'make collection   build the tarball into build/ and install it into build/collections'
 	@echo 'make tree         fresh copy of the sources at build/ansible_collections/flashback/platform'
-	@echo 'make lint | sanity | units | integration   one test stage'
+	@echo 'make lint | sanity | units | integration   one test stage (ansible-core of .venv)'
 	@echo 'make reliability-doc   refresh the fault matrix table in docs/reliability.md from a test run'
+	@echo 'make examples     run every module EXAMPLES block and documented playbook against the emulator'
+	@echo 'make awx          run the AWX example job with ansible-runner, credential injected as AWX does'
+	@echo 'make ee           ansible-builder create for the example execution environment; check its Python deps'
+	@echo 'make galaxy-importer   run the Galaxy import checks on the built tarball (offline)'
+	@echo 'make matrix       sanity, units, integration on ansible-core $(MATRIX_VERSIONS) (.venv-matrix/)'
+	@echo 'make matrix-ci    the part of the matrix that CI runs (see the comment at matrix-ci)'
+	@echo 'make changelog    lint the fragments and release them into CHANGELOG.rst for the galaxy.yml version'
+	@echo 'make docs         build the HTML docs site into build/docs (antsibull-docs + Sphinx)'
+	@echo 'make benchmark    python benchmarks/role_converge.py (not part of make test)'
 	@echo 'make clean        remove build and test output; make distclean also removes .venv'
 
 venv: $(STAMP)
@@ -64,6 +83,14 @@ tree: venv
 
 lint: collection
 	ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) ansible-lint
+	antsibull-changelog lint
+	antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
+	@# CHANGELOG.rst must be what changelogs/changelog.yaml generates (make changelog rewrites both).
+	$(MAKE_TREE) >/dev/null
+	cd $(TREE) && antsibull-changelog generate
+	@cmp -s $(TREE)/CHANGELOG.rst CHANGELOG.rst || { diff -u CHANGELOG.rst $(TREE)/CHANGELOG.rst; \
+		echo 'lint: CHANGELOG.rst is not what changelogs/changelog.yaml generates; run make changelog' >&2; exit 1; }
+	antsibull-docs lint-collection-docs --plugin-docs .
 
 sanity: venv
 	$(MAKE_TREE)
@@ -97,6 +124,67 @@ reliability-doc:
 	$(PY) tests/integration/targets/flashback_fault_matrix/render_matrix.py --splice \
 		$(TREE)/tests/output/reliability.md docs/reliability.md
 
+# Every module's EXAMPLES block and every documented playbook, run against the emulator.
+examples: collection
+	$(ECOSYSTEM) tests/ecosystem/test_examples.py tests/ecosystem/test_troubleshooting_guide.py
+
+awx: collection
+	$(ECOSYSTEM) tests/ecosystem/test_awx_job.py
+
+ee: collection
+	$(ECOSYSTEM) tests/ecosystem/test_execution_environment.py
+
+galaxy-importer: collection
+	$(ECOSYSTEM) tests/ecosystem/test_galaxy_importer.py
+
+matrix: venv
+	$(PY) scripts/matrix.py --versions $(MATRIX_VERSIONS) --jobs $(MATRIX_JOBS)
+
+# What CI runs of the matrix, within its 15-minute budget. Measured on 2 cores, cold (fresh clone):
+# the stages before matrix-ci take ~330 s; per extra version, setup ~15 s, sanity ~130 s cold (~70 s
+# warm), units ~20 s, integration ~180 s alone and ~300 s two at a time. So CI runs units on every
+# version, sanity on the oldest and newest, and integration on the oldest (2.16: the pre-2.19 templating
+# and module_utils; 2.19, .venv's version, already ran every stage above); ~370 s in all.
+# `make matrix` runs everything on every version (~20 min).
+matrix-ci: venv
+	$(PY) scripts/matrix.py --versions 2.16,2.17,2.18,2.20,2.21 --only sanity=2.16,2.21 \
+		--only integration=2.16 --jobs $(MATRIX_JOBS)
+
+# Collect the fragments into the release named by galaxy.yml's version (created, or extended if it
+# exists) and regenerate CHANGELOG.rst. Commit changelogs/ and CHANGELOG.rst afterwards.
+changelog: venv
+	antsibull-changelog lint
+	antsibull-changelog release --reload-plugins
+	antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
+
+$(DOCS_STAMP): tests/requirements-docs.txt $(STAMP)
+	$(PY) -m pip install --quiet --progress-bar off -r tests/requirements-docs.txt
+	touch $@
+
+# The docs site: antsibull-docs writes the Sphinx sources (plugin and role pages from the installed
+# collection, the guides from docs/docsite/), Sphinx renders them. Intersphinx is off and there is no -W:
+# the remote inventories are unreachable here, so references into the Ansible docs stay unresolved
+# (DOCS_KNOWN_WARNINGS); any other Sphinx warning fails the target.
+DOCS_KNOWN_WARNINGS := undefined label: '(ansible_configuration_settings|common_return_values)'
+docs: collection $(DOCS_STAMP)
+	rm -rf $(DOCS_SRC) $(DOCS_HTML)
+	mkdir -p $(DOCS_SRC)
+	ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) antsibull-docs sphinx-init --use-current --squash-hierarchy \
+		--lenient --dest-dir $(DOCS_SRC) --project flashback.platform --title flashback.platform \
+		--html-short-title flashback.platform --copyright 'Flashback platform team' flashback.platform
+	echo 'intersphinx_mapping = {}  # make docs: the remote inventories are unreachable' >> $(DOCS_SRC)/conf.py
+	cd $(DOCS_SRC) && ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) antsibull-docs --config-file antsibull-docs.cfg \
+		collection --use-current --squash-hierarchy --fail-on-error --dest-dir rst flashback.platform
+	sphinx-build -q -b html -c $(DOCS_SRC) $(DOCS_SRC)/rst $(DOCS_HTML) 2>&1 | tee $(BUILD)/docs-warnings.log
+	@! grep -vE "$(DOCS_KNOWN_WARNINGS)" $(BUILD)/docs-warnings.log || \
+		{ echo 'docs: Sphinx warned about the above' >&2; exit 1; }
+	@echo "docs: open $(DOCS_HTML)/index.html"
+
+# Not part of make test. BENCHMARK_ARGS passes options, e.g. make benchmark BENCHMARK_ARGS='--keys 50'.
+BENCHMARK_ARGS ?=
+benchmark: collection
+	$(PY) benchmarks/role_converge.py $(BENCHMARK_ARGS)
+
 # Stage timings are printed by make itself, so CI and developers see the same numbers.
 test:
 	@summary=''; rc=0; \
@@ -127,4 +215,4 @@ clean:
 	find . -path ./.venv -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 
 distclean: clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(CURDIR)/.venv-matrix
