@@ -1,15 +1,15 @@
 #!/usr/bin/env python
 """Run ansible-test sanity, units and integration on several ansible-core versions.
 
-usage: matrix.py [--versions 2.16,2.17,...] [--stages ...] [--only STAGE=VERSIONS ...] [--jobs N] [--keep-going]
+usage: matrix.py [--versions 2.16,2.17,...] [--stages ...] [--only STAGE=VERSIONS ...] [--jobs N]
 
-Each ansible-core version gets its own virtualenv under .venv-matrix/ (kept between runs: reinstalled
-only when tests/requirements-matrix.txt or the version changes), its own copy of the sources under
-build/matrix/<version>/ansible_collections/flashback/platform (ansible-test writes tests/output there,
-so parallel versions must not share one), its own emulator for integration, and its own logs in
-build/matrix/<version>/<stage>.log. Versions run in parallel (--jobs, default 2: one per core), the
-stages of one version in order, stopping at its first failure unless --keep-going. Prints one line per version and stage
-with its time, and exits non-zero if any stage failed.
+Each ansible-core version gets its own virtualenv and HOME under .venv-matrix/ (kept between runs: the
+venv is reinstalled only when tests/requirements-matrix.txt or the version changes). Each (version,
+stage) is a job with its own copy of the sources under build/matrix/<version>/<stage>/ (ansible-test
+writes tests/output there), its own emulator for integration and its own log,
+build/matrix/<version>/<stage>.log. Jobs run --jobs at a time (default 2: one per core), the longest
+first; a version's setup runs once, before its first job. Prints a line per finished job and a table
+at the end; exits non-zero if any job failed.
 
 ansible-core 2.20 and later need Python >= 3.12: the interpreter for each version is looked up as
 pythonX.Y on PATH (if it runs) and then in pyenv's versions directory.
@@ -43,8 +43,8 @@ PYTHON_FOR = {
     '2.21': '3.13',
 }
 STAGES = ('sanity', 'units', 'integration')
-# Rough seconds per stage (measured on 2 cores), to start the longest versions first.
-STAGE_COST = {'sanity': 70, 'units': 20, 'integration': 250}
+# Rough seconds per stage (measured on 2 cores, cold), to start the longest jobs first.
+STAGE_COST = {'sanity': 140, 'units': 30, 'integration': 230}
 PRINT_LOCK = threading.Lock()
 
 
@@ -68,16 +68,18 @@ def find_python(version):
 
 
 class Version:
-    def __init__(self, core, stages, keep_going=False):
+    """One ansible-core version: its venv and HOME (set up once, kept between runs) and its stages."""
+
+    def __init__(self, core, stages):
         self.core = core
-        self.keep_going = keep_going
         self.python = PYTHON_FOR[core]
         self.stages = stages
         self.venv = os.path.join(VENVS, 'ansible-core-' + core)
         self.bin = os.path.join(self.venv, 'bin')
         self.dir = os.path.join(BUILD, core)
-        self.tree = os.path.join(self.dir, 'ansible_collections', 'flashback', 'platform')
-        self.timings = []  # (stage, seconds, ok)
+        self.timings = {}  # stage -> (seconds, ok)
+        self.setup_lock = threading.Lock()
+        self.setup_result = None  # None: not tried yet; else the StageFailed/RuntimeError or True
         # ansible-test keeps its sanity venvs and the pip bootstrap script under ~/.ansible/test, named
         # by Python version and requirements: two cores with the same Python running at once would
         # rebuild each other's venvs mid-test. So each version gets a HOME of its own (kept, like the venv).
@@ -87,6 +89,10 @@ class Version:
                         PIP_CACHE_DIR=os.environ.get('PIP_CACHE_DIR', os.path.expanduser('~/.cache/pip')))
         for name in ('ANSIBLE_COLLECTIONS_PATH', 'ANSIBLE_COLLECTIONS_PATHS', 'VIRTUAL_ENV', 'PYTHONPATH'):
             self.env.pop(name, None)
+
+    def tree(self, stage):
+        # Each stage its own copy: ansible-test writes tests/output into it, and stages run in parallel.
+        return os.path.join(self.dir, stage, 'ansible_collections', 'flashback', 'platform')
 
     def run(self, stage, argv, cwd=ROOT):
         log = os.path.join(self.dir, stage + '.log')
@@ -104,26 +110,41 @@ class Version:
         return 'ansible-core==%s.* python%s %s\n' % (self.core, self.python, digest)
 
     def setup(self):
+        """The venv (unless its stamp says it is current) and the offline pip bootstrap script."""
         stamp_file = os.path.join(self.venv, '.matrix-stamp')
+        current = False
         if os.path.exists(stamp_file):
             with open(stamp_file, encoding='utf-8') as f:
-                if f.read() == self.stamp():
-                    return
-        shutil.rmtree(self.venv, ignore_errors=True)
-        self.run('setup', [find_python(self.python), '-m', 'venv', self.venv])
-        self.run('setup', [os.path.join(self.bin, 'python'), '-m', 'pip', 'install', '--quiet', '--progress-bar',
-                           'off', 'ansible-core==%s.*' % self.core, '-r', REQUIREMENTS])
-        with open(stamp_file, 'w', encoding='utf-8') as f:
-            f.write(self.stamp())
-
-    def tree_copy(self):
-        self.run('setup', [sys.executable, os.path.join(ROOT, 'scripts', 'make_tree.py'), ROOT, self.tree])
+                current = f.read() == self.stamp()
+        if not current:
+            shutil.rmtree(self.venv, ignore_errors=True)
+            self.run('setup', [find_python(self.python), '-m', 'venv', self.venv])
+            self.run('setup', [os.path.join(self.bin, 'python'), '-m', 'pip', 'install', '--quiet', '--progress-bar',
+                               'off', 'ansible-core==%s.*' % self.core, '-r', REQUIREMENTS])
+            with open(stamp_file, 'w', encoding='utf-8') as f:
+                f.write(self.stamp())
         # ansible-test downloads a pip bootstrap script for the venvs it creates; write the offline stand-in.
         self.run('setup', [os.path.join(self.bin, 'python'), os.path.join(ROOT, 'scripts', 'get_pip_shim.py')])
 
+    def ensure_setup(self):
+        """Set up once, whichever stage comes first; later stages wait for it and share its outcome."""
+        with self.setup_lock:
+            if self.setup_result is None:
+                try:
+                    self.timed('setup', self.setup)
+                    self.setup_result = True
+                except (StageFailed, RuntimeError) as exc:
+                    self.setup_result = exc
+        if self.setup_result is not True:
+            raise StageFailed('setup failed: %s' % self.setup_result)
+
+    def copy_tree(self, stage):
+        self.run(stage, [sys.executable, os.path.join(ROOT, 'scripts', 'make_tree.py'), ROOT, self.tree(stage)])
+        return self.tree(stage)
+
     def sanity(self):
-        self.run('sanity', ['ansible-test', 'sanity', '--python', self.python, '--local', '--color', 'no'],
-                 cwd=self.tree)
+        tree = self.copy_tree('sanity')
+        self.run('sanity', ['ansible-test', 'sanity', '--python', self.python, '--local', '--color', 'no'], cwd=tree)
         with open(os.path.join(self.dir, 'sanity.log'), encoding='utf-8') as f:
             skipped = [line.strip() for line in f if 'Skipping sanity test' in line or
                        ('Required program' in line and 'not found' in line)]
@@ -131,13 +152,14 @@ class Version:
             raise StageFailed('sanity tests were skipped: %s' % '; '.join(skipped))
 
     def units(self):
-        self.run('units', ['ansible-test', 'units', '--python', self.python, '--local', '--color', 'no'],
-                 cwd=self.tree)
+        tree = self.copy_tree('units')
+        self.run('units', ['ansible-test', 'units', '--python', self.python, '--local', '--color', 'no'], cwd=tree)
         self.run('units', [sys.executable, os.path.join(ROOT, 'scripts', 'check_junit.py'),
-                           os.path.join(self.tree, 'tests', 'output', 'junit')])
+                           os.path.join(tree, 'tests', 'output', 'junit')])
 
     def integration(self):
-        listed = subprocess.run(['ansible-test', 'integration', '--list-targets'], cwd=self.tree, env=self.env,
+        tree = self.copy_tree('integration')
+        listed = subprocess.run(['ansible-test', 'integration', '--list-targets'], cwd=tree, env=self.env,
                                 capture_output=True, text=True, check=False)
         if listed.returncode or not listed.stdout.strip():  # a stage that tests nothing must fail
             raise StageFailed('no integration targets found')
@@ -145,7 +167,7 @@ class Version:
             sys.executable, os.path.join(ROOT, 'scripts', 'with_emulator.py'),
             '--vars-file', 'tests/integration/integration_config.yml',
             '--log', os.path.join(self.dir, 'emulator.log'), '--',
-            'ansible-test', 'integration', '--python', self.python, '--local', '--color', 'no'], cwd=self.tree)
+            'ansible-test', 'integration', '--python', self.python, '--local', '--color', 'no'], cwd=tree)
 
     def timed(self, stage, func):
         start = time.monotonic()
@@ -155,28 +177,17 @@ class Version:
             ok = True
         finally:
             seconds = time.monotonic() - start
-            self.timings.append((stage, seconds, ok))
+            self.timings[stage] = (seconds, ok)
             say('matrix: ansible-core %s %-11s %5.0f s  %s' % (self.core, stage, seconds, 'ok' if ok else 'FAILED'))
 
-    def run_all(self):
-        shutil.rmtree(self.dir, ignore_errors=True)
-        os.makedirs(self.dir)
-        os.makedirs(self.home, exist_ok=True)
+    def run_stage(self, stage):
         try:
-            self.timed('setup', lambda: (self.setup(), self.tree_copy()))
-        except (StageFailed, RuntimeError) as exc:
-            say('matrix: ansible-core %s: %s' % (self.core, exc))
+            self.ensure_setup()
+            self.timed(stage, getattr(self, stage))
+        except StageFailed as exc:
+            say('matrix: ansible-core %s %s: %s' % (self.core, stage, exc))
             return False
-        ok = True
-        for stage in self.stages:
-            try:
-                self.timed(stage, getattr(self, stage))
-            except StageFailed as exc:
-                say('matrix: ansible-core %s: %s' % (self.core, exc))
-                ok = False
-                if not self.keep_going:
-                    break
-        return ok
+        return True
 
 
 class StageFailed(Exception):
@@ -201,7 +212,6 @@ def main():
     parser.add_argument('--stages', type=lambda s: [x for x in s.split(',') if x], default=list(STAGES),
                         help='stages to run, in order (default: %s)' % ','.join(STAGES))
     parser.add_argument('--jobs', type=int, default=2, help='versions run at once (default: 2)')
-    parser.add_argument('--keep-going', action='store_true', help="run a version's later stages after one failed")
     args = parser.parse_args()
     bad = [s for s in args.stages if s not in STAGES]
     if bad:
@@ -218,22 +228,27 @@ def main():
 
     runs = []
     for core in args.versions:
-        stages = [s for s in args.stages if core in only.get(s, [core])]
-        runs.append(Version(core, stages, args.keep_going))
+        runs.append(Version(core, [s for s in args.stages if core in only.get(s, [core])]))
+    for run in runs:
+        shutil.rmtree(run.dir, ignore_errors=True)
+        os.makedirs(run.dir)
+        os.makedirs(run.home, exist_ok=True)
+    # Every (version, stage) is a job of its own, longest first, so that the two cores stay busy.
+    jobs = sorted(((run, stage) for run in runs for stage in run.stages), key=lambda job: -STAGE_COST[job[1]])
     start = time.monotonic()
-    say('matrix: %s with %d job(s)' % (', '.join('%s (%s)' % (r.core, '+'.join(r.stages)) for r in runs), args.jobs))
-    by_cost = sorted(runs, key=lambda r: -sum(STAGE_COST[s] for s in r.stages))
+    planned = ', '.join('%s (%s)' % (r.core, '+'.join(r.stages)) for r in runs)
+    say('matrix: %s with %d job(s) at once' % (planned, args.jobs))
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        outcome = dict(zip(by_cost, pool.map(Version.run_all, by_cost)))
-    results = [outcome[run] for run in runs]
+        results = list(pool.map(lambda job: job[0].run_stage(job[1]), jobs))
     total = time.monotonic() - start
 
-    print('\n== matrix: ansible-core x stage, seconds (build/matrix/<version>/<stage>.log)')
+    print('\n== matrix: ansible-core x stage, seconds (logs: build/matrix/<version>/<stage>.log)')
     print('%-8s %-7s %s' % ('core', 'python', '  '.join('%-14s' % s for s in ('setup',) + STAGES)))
     for run in runs:
-        cells = {stage: '%5.0f %s' % (sec, 'ok' if ok else 'FAILED') for stage, sec, ok in run.timings}
-        print('%-8s %-7s %s' % (run.core, run.python, '  '.join('%-14s' % cells.get(s, '    -') for s in ('setup',) + STAGES)))
-    print('matrix: %d of %d versions passed in %.0f s' % (sum(results), len(results), total))
+        cells = {stage: '%5.0f %s' % (sec, 'ok' if ok else 'FAILED') for stage, (sec, ok) in run.timings.items()}
+        print('%-8s %-7s %s' % (run.core, run.python,
+                                '  '.join('%-14s' % cells.get(s, '    -') for s in ('setup',) + STAGES)))
+    print('matrix: %d of %d jobs passed in %.0f s' % (sum(results), len(results), total))
     return 0 if all(results) else 1
 
 
