@@ -32,6 +32,8 @@ from ansible_collections.flashback.platform.plugins.module_utils.errors import (
 AMBIGUOUS_CREATE_ERRORS = (ServerError, ConnectionFailedError, RequestTimeoutError, MalformedResponseError)
 MAX_CREATE_ATTEMPTS = 3
 ORPHAN_POLL_INTERVAL = 0.5
+# time.monotonic is missing on Python 2.7, which ansible-core 2.16 still supports on targets.
+MONOTONIC = getattr(time, 'monotonic', time.time)
 
 
 def _segment(value):
@@ -132,7 +134,7 @@ def select_key(keys, repo_id, name, key_id=None):
 class ApiKeys(object):
     """Writes to one repository's keys; in check mode it predicts and sends nothing."""
 
-    def __init__(self, client, repo_id, check_mode=False, clock=time.monotonic, sleep=time.sleep):
+    def __init__(self, client, repo_id, check_mode=False, clock=MONOTONIC, sleep=time.sleep):
         self.client = client
         self.repo_id = repo_id
         self.check_mode = check_mode
