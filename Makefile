@@ -140,12 +140,12 @@ galaxy-importer: collection
 matrix: venv
 	$(PY) scripts/matrix.py --versions $(MATRIX_VERSIONS) --jobs $(MATRIX_JOBS)
 
-# What CI runs of the matrix, within its 15-minute budget. Measured on 2 cores, cold (fresh clone):
-# the stages before matrix-ci take ~330 s; per extra version, setup ~15 s, sanity ~130 s cold (~70 s
-# warm), units ~20 s, integration ~180 s alone and ~300 s two at a time. So CI runs units on every
-# version, sanity on the oldest and newest, and integration on the oldest (2.16: the pre-2.19 templating
-# and module_utils; 2.19, .venv's version, already ran every stage above); ~370 s in all.
-# `make matrix` runs everything on every version (~20 min).
+# What CI runs of the matrix, within its 15-minute budget. Measured on 2 cores from a fresh clone
+# (CI in all: 599 s): the stages before matrix-ci take ~340 s; per extra version, setup ~13 s, sanity
+# 75-150 s (its tool venvs are built cold in a fresh clone), units ~18 s, integration ~170-230 s alone,
+# 210-370 s two at a time. So CI runs units on every version, sanity on the oldest and newest, and
+# integration on the oldest (2.16: the templating and module_utils before 2.19; 2.19, .venv's version,
+# ran every stage above): ~260 s. `make matrix`, everything on every version, takes ~17 min.
 matrix-ci: venv
 	$(PY) scripts/matrix.py --versions 2.16,2.17,2.18,2.20,2.21 --only sanity=2.16,2.21 \
 		--only integration=2.16 --jobs $(MATRIX_JOBS)
