@@ -2,9 +2,10 @@
 
 Collected examples:
 - the EXAMPLES block of every module in plugins/modules/, run as the tasks of one play on localhost;
-- every YAML code block that is a complete playbook (a list of plays with ``hosts``) in README.md,
-  roles/*/README.md and the docs site guides (docs/docsite/rst/*.rst). YAML blocks that are not
-  playbooks (option snippets, task fragments) are not collected.
+- every YAML code block in README.md, roles/*/README.md, docs/*.md and the docs site guides
+  (docs/docsite/rst/*.rst) that is a complete playbook (a list of plays with ``hosts``), or a list of
+  tasks that uses the collection (run as the tasks of one play on localhost). Other YAML blocks (option
+  snippets, extra variables) are not collected.
 
 Each example runs with ansible-playbook, against the installed build of the collection, on a fresh
 emulator. The harness changes only what has to point elsewhere here, and prints every change it makes
@@ -17,7 +18,7 @@ emulator. The harness changes only what has to point elsewhere here, and prints 
   with -e: see EXAMPLE_VARS and PRECONDITIONS.
 - some examples act on keys that must exist first: PRECONDITIONS seeds them into the emulator, and
   checks afterwards that the example did what it says.
-A playbook block that cannot run here at all (it needs an AWX server) is listed in NOT_RUNNABLE with
+A block that cannot run here at all (it needs an AWX server) is listed in NOT_RUNNABLE with
 the reason; the test output names each one, and NOT_RUNNABLE entries must still match a block.
 """
 
@@ -34,7 +35,8 @@ import yaml
 from conftest import ADMIN_TOKEN, ROOT, ansible_env, live_keys, run, write_inventory
 
 MODULES = sorted((ROOT / 'plugins' / 'modules').glob('*.py'))
-DOC_FILES = [ROOT / 'README.md'] + sorted(ROOT.glob('roles/*/README.md')) + sorted(ROOT.glob('docs/docsite/rst/*.rst'))
+DOC_FILES = ([ROOT / 'README.md'] + sorted(ROOT.glob('roles/*/README.md')) + sorted(ROOT.glob('docs/*.md'))
+             + sorted(ROOT.glob('docs/docsite/rst/*.rst')))
 
 # Variables the examples expect the reader to have (a vault, inventory vars): all the admin token.
 TOKEN_VARS = ('flashback_token', 'vault_flashback_token', 'flashback_api_token')
@@ -109,7 +111,7 @@ CODE_BLOCK_RE = {
 
 
 def doc_playbooks(path):
-    """(line, text) of every YAML block in a Markdown/RST file that is a complete playbook."""
+    """(line, kind, text) of every YAML block in a Markdown/RST file that is a playbook or tasks using us."""
     text = path.read_text(encoding='utf-8')
     for match in CODE_BLOCK_RE[path.suffix].finditer(text):
         block = match.group(1)
@@ -120,8 +122,13 @@ def doc_playbooks(path):
             data = yaml.safe_load(block)
         except yaml.YAMLError:
             continue  # a fragment with placeholders, not a playbook
-        if isinstance(data, list) and data and all(isinstance(p, dict) and 'hosts' in p for p in data):
-            yield text.count('\n', 0, match.start()) + 1, block
+        if not isinstance(data, list) or not data or not all(isinstance(item, dict) for item in data):
+            continue
+        line = text.count('\n', 0, match.start()) + 1
+        if all('hosts' in item for item in data):
+            yield line, 'playbook', block
+        elif not any('hosts' in item for item in data) and 'flashback.platform.' in block:
+            yield line, 'tasks', block
 
 
 def not_runnable(rel, block):
@@ -133,16 +140,16 @@ def collect():
     for path in DOC_FILES:
         if path.exists():
             rel = path.relative_to(ROOT).as_posix()
-            for line, block in doc_playbooks(path):
+            for line, kind, block in doc_playbooks(path):
                 if not not_runnable(rel, block):
-                    cases.append(pytest.param('%s:%d' % (rel, line), 'playbook', block, id='%s:%d' % (rel, line)))
+                    cases.append(pytest.param('%s:%d' % (rel, line), kind, block, id='%s:%d' % (rel, line)))
     return cases
 
 
 def test_not_runnable_blocks_exist():
     """Each NOT_RUNNABLE entry names a playbook block that exists: the list cannot hide a removed or new one."""
     for (rel, marker), why in NOT_RUNNABLE.items():
-        blocks = [block for dummy, block in doc_playbooks(ROOT / rel) if marker in block]
+        blocks = [block for dummy, dummy_kind, block in doc_playbooks(ROOT / rel) if marker in block]
         assert len(blocks) == 1, '%s: %d playbook blocks contain %r' % (rel, len(blocks), marker)
         print('not run: the playbook in %s with %s: %s' % (rel, marker, why))
 
