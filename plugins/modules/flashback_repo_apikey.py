@@ -131,7 +131,7 @@ EXAMPLES = r'''
   flashback.platform.flashback_repo_apikey:
     api_token: "{{ flashback_token }}"
     repo_id: r2
-    name: ingest
+    name: ingest-service
     rotate: true
   register: ingest_rotation
 
