@@ -56,8 +56,11 @@ def _check_apikey_module(emu, sandbox):
     secret_file = sandbox / 'etc' / 'ci' / 'flashback-key.json'
     assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
     assert json.loads(secret_file.read_text()) == {'key': r1['ci-reader']['key'], 'secret': r1['ci-reader']['secret']}
-    # The ingest key got WRITE access, then its new name, in place (same ID); the retired key is gone.
-    assert r2['ingest-service']['id'] == INGEST_KEY_ID and r2['ingest-service']['accessType'] == 'WRITE', r2
+    # The ingest key got WRITE access and its new name in place, then "Replace a leaked key now" rotated
+    # it: a new key (new ID) with the same name and access, and the old ID gone. The retired key is gone.
+    assert r2['ingest-service']['accessType'] == 'WRITE', r2
+    assert r2['ingest-service']['id'] != INGEST_KEY_ID, r2
+    assert INGEST_KEY_ID not in [key['id'] for key in r2.values()], r2
     assert 'legacy-uploader' not in r2, r2
 
 
