@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Fail unless the JUnit reports in DIR record at least one test and no failures.
+"""Fail unless the JUnit reports in DIR record at least one test, no failures and no skipped test.
 
 usage: check_junit.py DIR
 
@@ -27,8 +27,12 @@ def main():
     ran = counts['tests'] - counts['skipped']
     print('check_junit: %d reports: %d tests, %d skipped, %d failures, %d errors'
           % (len(reports), counts['tests'], counts['skipped'], counts['failures'], counts['errors']))
-    if ran <= 0 or counts['failures'] or counts['errors']:
-        raise SystemExit('check_junit: no unit test ran' if ran <= 0 else 'check_junit: failures recorded')
+    if ran <= 0:
+        raise SystemExit('check_junit: no unit test ran')
+    if counts['failures'] or counts['errors']:
+        raise SystemExit('check_junit: failures recorded')
+    if counts['skipped']:  # a skipped test proves nothing; fix or remove it
+        raise SystemExit('check_junit: %d tests were skipped' % counts['skipped'])
 
 
 if __name__ == '__main__':
