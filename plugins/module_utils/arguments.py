@@ -15,9 +15,9 @@ from ansible.module_utils.basic import env_fallback
 from ansible.module_utils.six.moves.urllib.parse import urlparse
 
 from ansible_collections.flashback.platform.plugins.module_utils import client as client_module
+from ansible_collections.flashback.platform.plugins.module_utils.converge import DEFAULT_CONCURRENCY
 from ansible_collections.flashback.platform.plugins.module_utils.errors import ConfigurationError
-
-ACCESS_LEVELS = ['READ', 'WRITE', 'ADMIN']
+from ansible_collections.flashback.platform.plugins.module_utils.reconcile import ACCESS_LEVELS, ENTRY_SPEC
 
 CONNECTION_ARGUMENT_SPEC = dict(
     api_url=dict(type='str', default=client_module.DEFAULT_API_URL,
@@ -37,6 +37,20 @@ REPO_ARGUMENT_SPEC = dict(
 )
 REPO_MUTUALLY_EXCLUSIVE = [('repo_id', 'repo_name')]
 REPO_REQUIRED_ONE_OF = [('repo_id', 'repo_name')]
+
+# The declared set (doc fragment flashback.platform.apikeys): flashback_repo_apikeys and flashback_repo_apikey_plan.
+APIKEY_SET_SPEC = dict(
+    apikeys=dict(type='list', elements='dict', required=True, no_log=False, options=ENTRY_SPEC),
+    exclusive=dict(type='bool', default=False),
+    protected=dict(type='list', elements='str', default=[]),
+    max_age_days=dict(type='int'),
+    concurrency=dict(type='int', default=DEFAULT_CONCURRENCY),
+)
+
+# One key (flashback_repo_apikey): an entry of the set, name required, the repository options shared.
+SINGLE_APIKEY_SPEC = dict((field, dict(spec)) for field, spec in ENTRY_SPEC.items()
+                          if field not in REPO_ARGUMENT_SPEC)
+SINGLE_APIKEY_SPEC['name']['required'] = True
 
 LOOPBACK_HOSTS = ('localhost', '127.0.0.1', '::1')
 

@@ -9,6 +9,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
+import threading
 import time
 import traceback
 
@@ -37,7 +38,7 @@ except ImportError:  # pragma: no cover - exercised only where requests is missi
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 
 # Kept equal to galaxy.yml's version (a unit test checks it).
-COLLECTION_VERSION = '0.1.0'
+COLLECTION_VERSION = '0.2.0'
 USER_AGENT = 'flashback.platform/%s (Ansible collection)' % COLLECTION_VERSION
 
 DEFAULT_API_URL = 'https://backend.flashback.tech'
@@ -58,6 +59,8 @@ BODY_METHODS = frozenset(['GET', 'POST'])
 IDEMPOTENT_METHODS = frozenset(['GET', 'PUT', 'DELETE'])
 
 MAX_SERVER_MESSAGE = 200
+# Connections kept per host: enough for converge's largest thread pool.
+POOL_SIZE = 16
 
 
 def server_message(body):
@@ -109,7 +112,15 @@ class FlashbackClient(object):
         self.timeout = timeout
         self.max_retries = max_retries
         self._sleep = sleep
+        self._clock = time.time
+        # One backoff for every thread: a 429 answer holds back all requests, not just the one that got it.
+        self._lock = threading.Lock()
+        self._not_before = 0.0
+        self._holder = None
         self.session = requests.Session()
+        adapter = requests.adapters.HTTPAdapter(pool_connections=POOL_SIZE, pool_maxsize=POOL_SIZE)
+        self.session.mount('https://', adapter)
+        self.session.mount('http://', adapter)
         self.session.headers.update({
             'Authorization': 'Bearer %s' % api_token,
             'Accept': 'application/json',
@@ -127,6 +138,7 @@ class FlashbackClient(object):
         delays = generate_jittered_backoff(retries=self.max_retries, delay_base=BACKOFF_BASE,
                                            delay_threshold=BACKOFF_CAP)
         while True:
+            self._wait_for_backoff()
             try:
                 return self._send_once(method, path, payload, context)
             except (RateLimitedError, ServerError, ConnectionFailedError, RequestTimeoutError) as exc:
@@ -136,7 +148,22 @@ class FlashbackClient(object):
                 if delay is None:
                     raise
                 retry_after = getattr(exc, 'retry_after', None)
-                self._sleep(retry_after if retry_after is not None else delay)
+                delay = retry_after if retry_after is not None else delay
+                if isinstance(exc, RateLimitedError):
+                    self._hold_back(delay)
+                self._sleep(delay)
+
+    def _hold_back(self, delay):
+        with self._lock:
+            self._not_before = max(self._not_before, self._clock() + delay)
+            self._holder = threading.current_thread()
+
+    def _wait_for_backoff(self):
+        """Wait out a 429 backoff another thread started (the thread that got the 429 sleeps it itself)."""
+        with self._lock:
+            wait = 0 if self._holder is threading.current_thread() else self._not_before - self._clock()
+        if wait > 0:
+            self._sleep(wait)
 
     @staticmethod
     def _retryable(method, exc):

@@ -40,7 +40,7 @@ options:
       - Name of the key.
       - Without O(key_id), the key's identity among the repository's live keys. If two or more live keys have
         this name the module fails, lists their IDs and changes nothing; set O(key_id) to pick one.
-      - With O(key_id), the desired name of that key (a rename).
+      - With O(key_id), the desired name of that key (a rename). A rename onto a name another live key has fails.
     type: str
     required: true
   key_id:
@@ -59,7 +59,8 @@ options:
   state:
     description:
       - V(present) creates the key or updates its name and access level in place.
-      - V(absent) deletes the key if it exists, and the replacement of an unfinished rotation of it.
+      - V(absent) deletes the key if it exists (every live key with O(name), or the one with O(key_id)), and the
+        replacement of an unfinished rotation of it.
     type: str
     choices: [present, absent]
     default: present
@@ -72,12 +73,15 @@ options:
         C(<name> (replacing <old id>)) and takes over O(name) once the old key is gone, so a run that fails halfway
         leaves a state the next run finishes without creating another key. See the rotation guide in C(docs/).
       - Only with O(state=present). Mutually exclusive with O(max_age_days).
+      - The decision (create, update, rotate, finish a rotation, delete) is made by the same code as
+        M(flashback.platform.flashback_repo_apikeys), so one key and a declared set behave alike.
     type: bool
     default: false
   max_age_days:
     description:
       - Rotate the existing key (as O(rotate) does) only when its C(createdAt) is more than this many days ago.
       - A rerun right after a rotation changes nothing. Fails if the API gives no readable C(createdAt).
+      - Only with O(state=present).
     type: int
 seealso:
   - module: flashback.platform.flashback_repo_apikey_info
@@ -206,90 +210,43 @@ replaced:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.flashback.platform.plugins.module_utils import apikeys, rotation
+from ansible_collections.flashback.platform.plugins.module_utils import converge
 from ansible_collections.flashback.platform.plugins.module_utils.arguments import (
-    ACCESS_LEVELS,
     REPO_MUTUALLY_EXCLUSIVE,
     REPO_REQUIRED_ONE_OF,
+    SINGLE_APIKEY_SPEC,
     argument_spec,
 )
-from ansible_collections.flashback.platform.plugins.module_utils.errors import ConfigurationError, ResourceError
+from ansible_collections.flashback.platform.plugins.module_utils.errors import FlashbackError
+from ansible_collections.flashback.platform.plugins.module_utils.reconcile import ENTRY_SPEC
 from ansible_collections.flashback.platform.plugins.module_utils.runner import run_module
 
-DEFAULT_ACCESS = 'READ'
 
-
-def wants_rotation(current, params, now):
-    if params['rotate']:
-        return True
-    return params['max_age_days'] is not None and rotation.older_than(current, params['max_age_days'], now)
-
-
-def ensure_present(keys_api, keys, current, params, now):
-    """Returns the result fields: ``changed``, ``apikey`` and, when they apply, ``secret`` and ``replaced``."""
-    name = params['name']
-    finished = rotation.finish(keys_api, keys, current, name, params['access'])
-    if finished is not None:
-        apikey, replaced = finished
-        return dict(changed=True, apikey=apikey, replaced=replaced)
-    known_ids = [key['id'] for key in keys]
-    if current is None:
-        if params['key_id'] is not None:
-            raise ResourceError('no live API key with id %s in repository %s: omit key_id to create a key by name'
-                                % (params['key_id'], keys_api.repo_id))
-        apikey, secret = keys_api.create(name, params['access'] or DEFAULT_ACCESS, known_ids=known_ids)
-        return dict(changed=True, apikey=apikey, secret=secret)
-    access = params['access'] or current['access']
-    if wants_rotation(current, params, now):
-        apikey, secret, replaced = rotation.rotate(keys_api, current, name, access, known_ids)
-        return dict(changed=True, apikey=apikey, secret=secret, replaced=replaced)
-    if current['name'] == name and current['access'] == access:
-        return dict(changed=False, apikey=current)
-    return dict(changed=True, apikey=keys_api.update(current, name, access))
-
-
-def ensure_absent(keys_api, keys, current, name):
-    # An interrupted rotation's replacement belongs to the name too.
-    doomed = ([current] if current else []) + [key for key, dummy in rotation.pending_replacements(keys, name)]
-    for key in doomed:
-        keys_api.delete(key)
-    return dict(changed=bool(doomed), apikey={})
+def _label(index, entry):
+    return 'API key %r' % entry.get('name')
 
 
 def run(module, client):
-    params = module.params
-    if params['max_age_days'] is not None:
-        # Checked here rather than with mutually_exclusive, which would also refuse rotate: false.
-        if params['rotate']:
-            raise ConfigurationError('rotate and max_age_days exclude each other: rotate replaces the key on every '
-                                     'run, max_age_days only when it is older')
-        if params['max_age_days'] < 1:
-            raise ConfigurationError('max_age_days must be 1 or more')
-    repo_id = apikeys.resolve_repo_id(client, params['repo_id'], params['repo_name'])
-    keys_api = apikeys.ApiKeys(client, repo_id, check_mode=module.check_mode)
-    keys = keys_api.list()
-    current = apikeys.select_key(keys, repo_id, params['name'], params['key_id'])
-    if params['state'] == 'present':
-        result = ensure_present(keys_api, keys, current, params, rotation.utc_now())
-    else:
-        result = ensure_absent(keys_api, keys, current, params['name'])
+    """One entry through the same decision and executor as flashback_repo_apikeys."""
+    entry = dict((field, module.params[field]) for field in ENTRY_SPEC)
+    outcome = converge.converge(client, [entry], check_mode=module.check_mode, label=_label)['outcomes'][0]
+    result = dict(changed=outcome.changed, apikey=outcome.after or {})
     # secret and replaced are returned only when there is one (never a null secret).
-    result = dict((field, value) for field, value in result.items() if value is not None)
+    if outcome.secret:
+        result['secret'] = outcome.secret
+    if outcome.replaced:
+        result['replaced'] = outcome.replaced
     if module._diff:
-        result['diff'] = dict(before=current or {}, after=result['apikey'])
+        result['diff'] = dict(before=outcome.decision.current or {}, after=result['apikey'])
+    if outcome.error:
+        # A failed run still hands back what it did, the new secret included.
+        raise FlashbackError(outcome.error, **result)
     return result
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=argument_spec(
-            name=dict(type='str', required=True),
-            key_id=dict(type='str'),
-            access=dict(type='str', choices=ACCESS_LEVELS),
-            state=dict(type='str', choices=['present', 'absent'], default='present'),
-            rotate=dict(type='bool', default=False),
-            max_age_days=dict(type='int'),
-        ),
+        argument_spec=argument_spec(**SINGLE_APIKEY_SPEC),
         mutually_exclusive=REPO_MUTUALLY_EXCLUSIVE,
         required_one_of=REPO_REQUIRED_ONE_OF,
         supports_check_mode=True,

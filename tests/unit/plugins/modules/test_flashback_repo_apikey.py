@@ -76,14 +76,22 @@ class TestRunExisting:
         assert result['changed'] is True and result['apikey']['name'] == 'new'
         assert fake_api.writes == [('PUT', '/repo/r1/apikey/k1', dict(name='new', accessType='WRITE'))]
 
-    def test_duplicates_refused(self, fake_api, make_module):
+    def test_duplicates_refused_when_present(self, fake_api, make_module):
         fake_api.add_key('r1', 'ci')
         fake_api.add_key('r1', 'ci')
-        for state in ('present', 'absent'):
-            with pytest.raises(errors.ResourceError) as exc:
-                module_under_test.run(make_module(repo_id='r1', name='ci', state=state), fake_api)
-            assert '(ids: k1, k2)' in exc.value.message
+        with pytest.raises(errors.ResourceError) as exc:
+            module_under_test.run(make_module(repo_id='r1', name='ci'), fake_api)
+        assert '(ids: k1, k2)' in exc.value.message
         assert fake_api.writes == []
+
+    def test_duplicates_all_deleted_when_absent(self, fake_api, make_module):
+        # The same rule as flashback_repo_apikeys: absent means nobody holds the name.
+        fake_api.add_key('r1', 'ci')
+        fake_api.add_key('r1', 'ci')
+        result = module_under_test.run(make_module(repo_id='r1', name='ci', state='absent'), fake_api)
+        assert result == dict(changed=True, apikey={})
+        assert [call[:2] for call in fake_api.writes] == [('DELETE', '/repo/r1/apikey/k1'),
+                                                          ('DELETE', '/repo/r1/apikey/k2')]
 
     def test_key_id_picks_one_duplicate(self, fake_api, make_module):
         fake_api.add_key('r1', 'ci')
@@ -170,16 +178,18 @@ class TestRunRotation:
 
     def test_max_age_rotates_old_keys_only(self, fake_api, make_module, monkeypatch):
         fake_api.add_key('r1', 'ci')     # created 2026-11-27T10:00:01Z
-        monkeypatch.setattr(module_under_test.rotation, 'utc_now', lambda: datetime.datetime(2026, 12, 27, 10, 0, 0))
+        monkeypatch.setattr(module_under_test.converge, 'utc_now', lambda: datetime.datetime(2026, 12, 27, 10, 0, 0))
         young = module_under_test.run(make_module(repo_id='r1', name='ci', max_age_days=30), fake_api)
         assert young == dict(changed=False, apikey=view(fake_api.keys['r1'][0]))
-        monkeypatch.setattr(module_under_test.rotation, 'utc_now', lambda: datetime.datetime(2026, 12, 28, 10, 0, 0))
+        monkeypatch.setattr(module_under_test.converge, 'utc_now', lambda: datetime.datetime(2026, 12, 28, 10, 0, 0))
         old = module_under_test.run(make_module(repo_id='r1', name='ci', max_age_days=30), fake_api)
         assert old['changed'] is True and old['replaced']['id'] == 'k1' and 'secret' in old
 
     @pytest.mark.parametrize('options, message', [
-        (dict(max_age_days=0), 'max_age_days must be 1 or more'),
-        (dict(max_age_days=30, rotate=True), 'rotate and max_age_days exclude each other'),
+        (dict(max_age_days=0), "API key 'ci' has max_age_days 0; use 1 or more"),
+        (dict(max_age_days=30, rotate=True), "API key 'ci' sets both rotate and max_age_days"),
+        (dict(max_age_days=30, state='absent'), "API key 'ci' sets state absent with rotate or max_age_days"),
+        (dict(rotate=True, state='absent'), "API key 'ci' sets state absent with rotate or max_age_days"),
     ])
     def test_bad_rotation_options(self, fake_api, make_module, options, message):
         with pytest.raises(errors.ConfigurationError) as exc:

@@ -1,0 +1,279 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, Flashback platform team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Carry out the decisions of :mod:`reconcile` for a declared set of keys, at HTTP speed.
+
+One ``GET /repo`` when any entry names its repository, one listing per repository, then exactly
+the writes the decisions need: one POST per create, one PUT per update, one DELETE per key deleted,
+POST + DELETE + PUT per rotation (create-before-delete under the marker name, so a rerun can finish
+an interrupted one). Repositories are listed and worked on concurrently by a bounded pool of
+threads sharing one client (one connection pool, one 429 backoff); the keys of one repository are
+worked on in order. Nothing is written when any entry is refused or any listing fails.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import datetime
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible_collections.flashback.platform.plugins.module_utils import apikeys, reconcile
+from ansible_collections.flashback.platform.plugins.module_utils.errors import (
+    ConfigurationError,
+    FlashbackError,
+    ResourceError,
+)
+
+DEFAULT_CONCURRENCY = 4
+MAX_CONCURRENCY = 16
+
+
+def utc_now():
+    # Naive UTC, like reconcile.parse_created_at.
+    return datetime.datetime(1970, 1, 1) + datetime.timedelta(seconds=time.time())
+
+
+def replaced_view(old):
+    return dict(id=old['id'], key=old['key'], created_at=old['created_at'])
+
+
+def _resolve_repos(client, entries, label):
+    """Fill in repo_id from repo_name with at most one ``GET /repo``; returns ``{id: name}`` of the repos seen."""
+    if not any(entry['repo_name'] for entry in entries):
+        return {}
+    repos = apikeys.list_repos(client)
+    by_name = {}
+    for repo in repos:
+        by_name.setdefault(repo['name'], []).append(repo['id'])
+    for index, entry in enumerate(entries):
+        if entry['repo_name']:
+            ids = by_name.get(entry['repo_name'], [])
+            if len(ids) != 1:
+                reason = ('repository named %r not found or not visible to this token' % entry['repo_name'] if not ids
+                          else '%d repositories are named %r (ids: %s): set repo_id instead of repo_name'
+                          % (len(ids), entry['repo_name'], ', '.join(sorted(ids))))
+                # One key: the reason is the whole story; several: say which entry.
+                raise ResourceError(reason if len(entries) == 1 else '%s: %s' % (label(index, entry), reason))
+            entry['repo_id'] = ids[0]
+    return dict((repo['id'], repo['name']) for repo in repos)
+
+
+def _pool_map(func, items, concurrency):
+    """``[func(item) for item in items]`` on at most ``concurrency`` threads, in order."""
+    if concurrency <= 1 or len(items) <= 1:
+        return [func(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(concurrency, len(items))) as pool:
+        return list(pool.map(func, items))
+
+
+class Outcome(object):
+    """What carrying out one decision did; filled step by step, so a failure keeps what was done."""
+
+    __slots__ = ('decision', 'after', 'secret', 'replaced', 'changed', 'wrote', 'error', 'skipped')
+
+    def __init__(self, decision):
+        self.decision = decision
+        self.after = decision.current
+        self.secret = None
+        self.replaced = None
+        self.changed = False  # a write was made (or, in check mode, would be)
+        self.wrote = False  # a write was sent
+        self.error = None
+        self.skipped = False
+
+
+class Converger(object):
+    """Apply decisions to one repository's keys through :class:`apikeys.ApiKeys` (which honours check mode)."""
+
+    def __init__(self, client, repo_id, live, check_mode, retire_old_keys):
+        self.api = apikeys.ApiKeys(client, repo_id, check_mode=check_mode)
+        # Ids an ambiguous create must not take for its orphan: the listed keys and the ones made here.
+        self.known_ids = set(key['id'] for key in live)
+        self.check_mode = check_mode
+        self.retire_old_keys = retire_old_keys
+
+    def apply(self, decision):
+        outcome = Outcome(decision)
+        try:
+            getattr(self, '_' + decision.action)(decision, outcome)
+        except FlashbackError as exc:
+            outcome.error = exc.message
+        return outcome
+
+    def _mark_written(self, outcome):
+        outcome.changed = True
+        outcome.wrote = not self.check_mode
+
+    def _none(self, decision, outcome):
+        pass
+
+    def _create(self, decision, outcome):
+        self._create_key(decision.name, decision.access, outcome)
+
+    def _create_key(self, name, access, outcome):
+        outcome.after, outcome.secret = self.api.create(name, access, known_ids=self.known_ids)
+        self._mark_written(outcome)
+        if outcome.after['id']:
+            self.known_ids.add(outcome.after['id'])
+
+    def _update(self, decision, outcome):
+        outcome.after = self.api.update(decision.current, decision.name, decision.access)
+        self._mark_written(outcome)
+
+    def _delete(self, decision, outcome):
+        for key in decision.doomed:
+            self.api.delete(key)
+            self._mark_written(outcome)
+        outcome.after = None
+
+    def _rotate(self, decision, outcome):
+        old = decision.current
+        self._create_key(reconcile.replacement_name(decision.name, old['id']), decision.access, outcome)
+        outcome.replaced = replaced_view(old)
+        if self.retire_old_keys:
+            try:
+                self._retire(old, outcome.after, decision, outcome)
+            except FlashbackError as exc:
+                raise FlashbackError(
+                    'rotating API key %r in repository %s: the replacement %s exists and its secret is in this result, '
+                    'but deleting the old key %s and renaming the replacement did not finish (%s): store the secret '
+                    'now, then rerun to finish the rotation'
+                    % (decision.name, decision.repo_id, outcome.after['id'], old['id'], exc.message))
+        else:
+            outcome.skipped = True  # the old key stays valid; a later run (or phase) finishes the rotation
+
+    def _finish_rotation(self, decision, outcome):
+        if not self.retire_old_keys:
+            outcome.skipped = True
+            return
+        if decision.current is not None:
+            outcome.replaced = replaced_view(decision.current)
+        self._retire(decision.current, decision.replacement, decision, outcome)
+
+    def _retire(self, old, replacement, decision, outcome):
+        outcome.after = replacement
+        if old is not None:
+            self.api.delete(old)
+            self._mark_written(outcome)
+        outcome.after = self.api.update(replacement, decision.name, decision.access)
+        self._mark_written(outcome)
+
+
+def _work(job):
+    converger, decisions = job
+    return [converger.apply(decision) for decision in decisions]
+
+
+def _change(outcome):
+    decision = outcome.decision
+    return dict(action=decision.action, repo_id=decision.repo_id, name=decision.name,
+                access=(decision.current or {}).get('access') if decision.action == reconcile.DELETE
+                else decision.access,
+                state='absent' if decision.action == reconcile.DELETE else 'present',
+                key_id=decision.current['id'] if decision.current else None, before=decision.current or {})
+
+
+def _result(outcome, state):
+    decision = outcome.decision
+    # A deleted key is reported as the key that was deleted (exclusive mode's report names what it removed).
+    after = (decision.current if decision.action == reconcile.DELETE else outcome.after) or {}
+    result = dict(repo_id=decision.repo_id, name=decision.name, action=decision.action, state=state,
+                  id=after.get('id'), key=after.get('key'), access=after.get('access'), changed=outcome.changed)
+    if outcome.skipped:
+        result['pending_rotation'] = True
+    if outcome.error:
+        result.update(failed=True, msg=outcome.error)
+    return result
+
+
+def _diff(outcome):
+    decision = outcome.decision
+    label = '%s/%s' % (decision.repo_id, decision.name)
+    return dict(before=decision.current or {}, after=outcome.after or {},
+                before_header=label, after_header=label)
+
+
+def converge(client, entries, check_mode=False, exclusive=False, protected=(), max_age_days=None,
+             concurrency=DEFAULT_CONCURRENCY, retire_old_keys=True, now=None, label=reconcile.describe):
+    """Converge ``entries``; returns ``dict(changed, changes, results, new_secrets, failures, outcomes)``.
+
+    ``outcomes`` (one :class:`Outcome` per entry, then per exclusive delete) is for the calling module;
+    the rest is the documented return. Raises before any write for bad entries, unknown repositories,
+    failed listings and refused decisions.
+    """
+    try:
+        entries = reconcile.validate_entries(entries, max_age_days, label)
+    except reconcile.EntryError as exc:
+        raise ConfigurationError(str(exc))
+    repo_names = _resolve_repos(client, entries, label)
+    try:
+        reconcile.refuse_duplicates(entries)  # a repo_name and a repo_id entry may name the same key
+    except reconcile.EntryError as exc:
+        raise ConfigurationError(str(exc))
+
+    repo_ids = []
+    for entry in entries:
+        if entry['repo_id'] not in repo_ids:
+            repo_ids.append(entry['repo_id'])
+    if not 1 <= concurrency <= MAX_CONCURRENCY:
+        raise ConfigurationError('concurrency is %r; use 1 to %d' % (concurrency, MAX_CONCURRENCY))
+    live = dict(zip(repo_ids, _pool_map(lambda repo_id: apikeys.list_keys(client, repo_id), repo_ids, concurrency)))
+
+    now = now or utc_now()
+    decisions = [reconcile.decide(entry, live[entry['repo_id']], now) for entry in entries]
+    refused = [(index, entry, decision) for index, (entry, decision) in enumerate(zip(entries, decisions))
+               if decision.action == reconcile.REFUSE]
+    if refused and len(entries) == 1:
+        raise ResourceError(refused[0][2].reason)  # one key: the reason is the whole story
+    if refused:
+        raise ResourceError('%s; nothing was changed' % '; '.join(
+            '%s: %s' % (label(index, entry), decision.reason) for index, entry, decision in refused))
+    if exclusive:
+        for repo_id in repo_ids:
+            decisions.extend(reconcile.decide_exclusive(repo_id, live[repo_id], entries, protected))
+
+    by_repo = dict((repo_id, []) for repo_id in repo_ids)
+    for decision in decisions:
+        by_repo[decision.repo_id].append(decision)
+    jobs = [(Converger(client, repo_id, live[repo_id], check_mode, retire_old_keys), by_repo[repo_id])
+            for repo_id in repo_ids]
+    done = dict((id(outcome.decision), outcome) for outcomes in _pool_map(_work, jobs, concurrency)
+                for outcome in outcomes)
+    outcomes = [done[id(decision)] for decision in decisions]
+    return report(outcomes, entries, repo_names, label)
+
+
+def report(outcomes, entries, repo_names, label):
+    states = [entry['state'] for entry in entries] + ['absent'] * (len(outcomes) - len(entries))
+    results = [_result(outcome, state) for outcome, state in zip(outcomes, states)]
+    new_secrets = [dict(repo_id=outcome.decision.repo_id, repo_name=repo_names.get(outcome.decision.repo_id),
+                        name=outcome.decision.name, id=outcome.after['id'], key=outcome.after.get('key'),
+                        access=outcome.after['access'], secret=outcome.secret)
+                   for outcome in outcomes if outcome.secret]
+    failures = ['%s: %s' % (label(index, entries[index]) if index < len(entries)
+                            else 'undeclared key %s/%s' % (outcome.decision.repo_id, outcome.decision.name),
+                            outcome.error)
+                for index, outcome in enumerate(outcomes) if outcome.error]
+    return dict(
+        changed=any(result['changed'] for result in results),
+        changes=[_change(outcome) for outcome in outcomes if outcome.changed or outcome.error],
+        results=results,
+        new_secrets=new_secrets,
+        failures=failures,
+        diff=[_diff(outcome) for outcome in outcomes if outcome.changed],
+        outcomes=outcomes,
+    )
+
+
+def converge_set(client, params, check_mode, diff):
+    """The declared-set modules' run: their options in, their documented return out (diff only in diff mode)."""
+    result = converge(client, params['apikeys'], check_mode=check_mode, exclusive=params['exclusive'],
+                      protected=params['protected'], max_age_days=params['max_age_days'],
+                      concurrency=params['concurrency'], retire_old_keys=params.get('retire_old_keys', True))
+    del result['outcomes']
+    if not diff:
+        del result['diff']
+    return result

@@ -1,0 +1,274 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, Flashback platform team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The one place that decides what happens to a key. Pure: no I/O, no clock, no module.
+
+``decide(entry, live, now)`` takes a declared entry (as :func:`validate_entries` returns it), the
+live keys of its repository and the current time, and returns one :class:`Decision`. Every module
+(``flashback_repo_apikey``, ``flashback_repo_apikeys``, ``flashback_repo_apikey_plan``) carries out
+what it returns through :mod:`converge`; nothing else decides.
+
+The rules, written once:
+- an omitted ``access`` means READ when a key is created, and "keep the current level" on update,
+  rotation and when finishing a rotation;
+- a present entry whose name two live keys hold (and that gives no ``key_id``) is refused;
+  ``state: absent`` deletes every live key with the name (or the one ``key_id``) and any replacement
+  an interrupted rotation of the name left behind;
+- an interrupted rotation (a key under the marker name ``<name> (replacing <old id>)``) is finished
+  before anything else, unless it is ambiguous (several, or the old id is not the current key);
+- ``rotate`` replaces the key on every run; ``max_age_days`` when ``createdAt`` is older than that.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import datetime
+import re
+
+ACCESS_LEVELS = ['READ', 'WRITE', 'ADMIN']
+CREATE_ACCESS = 'READ'
+STATES = ['present', 'absent']
+
+# The declared entry: the one schema. The module's argument spec is built from it, its DOCUMENTATION
+# and the role's meta/argument_specs.yml are compared with it by tests/unit (test_reconcile.py).
+ENTRY_SPEC = dict(
+    repo_id=dict(type='str'),
+    repo_name=dict(type='str'),
+    name=dict(type='str'),
+    key_id=dict(type='str'),
+    access=dict(type='str', choices=ACCESS_LEVELS),
+    state=dict(type='str', choices=STATES, default='present'),
+    rotate=dict(type='bool', default=False),
+    max_age_days=dict(type='int'),
+)
+
+NONE, CREATE, UPDATE, ROTATE, FINISH_ROTATION, DELETE, REFUSE = (
+    'none', 'create', 'update', 'rotate', 'finish_rotation', 'delete', 'refuse')
+ACTIONS = (NONE, CREATE, UPDATE, ROTATE, FINISH_ROTATION, DELETE, REFUSE)
+
+MARKER = ' (replacing %s)'
+_MARKER_RE = re.compile(r'^(?P<name>.*) \(replacing (?P<old_id>[^()]+)\)$')
+
+
+class EntryError(ValueError):
+    """A declared entry (or the set of entries) is malformed; raised before any request."""
+
+
+class Decision(object):
+    """What happens to one declared key (or, in exclusive mode, one undeclared one).
+
+    ``current`` is the live key the entry resolves to; ``doomed`` the keys a delete removes;
+    ``replacement`` the pending replacement a ``finish_rotation`` renames; ``access`` the level the
+    key ends with; ``reason`` why a ``refuse`` refuses.
+    """
+
+    __slots__ = ('action', 'repo_id', 'name', 'access', 'current', 'doomed', 'replacement', 'reason')
+
+    def __init__(self, action, repo_id, name, access=None, current=None, doomed=(), replacement=None, reason=None):
+        self.action = action
+        self.repo_id = repo_id
+        self.name = name
+        self.access = access
+        self.current = current
+        self.doomed = list(doomed)
+        self.replacement = replacement
+        self.reason = reason
+
+    @property
+    def changes(self):
+        return self.action not in (NONE, REFUSE)
+
+    def __repr__(self):
+        return 'Decision(%s %s/%s)' % (self.action, self.repo_id, self.name)
+
+
+def replacement_name(name, old_id):
+    return name + MARKER % old_id
+
+
+def parse_marker(key_name):
+    """``(name, old_id)`` when ``key_name`` is a replacement's marker name, else None."""
+    match = _MARKER_RE.match(key_name or '')
+    return (match.group('name'), match.group('old_id')) if match else None
+
+
+def pending_replacements(live, name):
+    """``(key, old_id)`` of the live keys an interrupted rotation of ``name`` left under the marker name."""
+    found = []
+    for key in live:
+        marker = parse_marker(key['name'])
+        if marker and marker[0] == name:
+            found.append((key, marker[1]))
+    return found
+
+
+def parse_created_at(value):
+    """A naive UTC datetime from the API's ISO 8601 ``createdAt`` (``Z`` or ``+00:00``, optional fraction)."""
+    match = re.match(r'^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.\d+)?(Z|[+-]\d{2}:?\d{2})?$', value or '')
+    if not match:
+        return None
+    stamp = datetime.datetime.strptime('%sT%s' % (match.group(1), match.group(2)), '%Y-%m-%dT%H:%M:%S')
+    offset = match.group(3)
+    if offset and offset != 'Z':
+        sign = -1 if offset[0] == '-' else 1
+        digits = offset[1:].replace(':', '')
+        stamp -= sign * datetime.timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+    return stamp
+
+
+def _ids(keys):
+    return ', '.join(key['id'] for key in keys)
+
+
+def _due_for_rotation(entry, current, now):
+    """True, False, or a refusal reason when the age cannot be told."""
+    if entry['rotate']:
+        return True
+    if entry['max_age_days'] is None:
+        return False
+    created = parse_created_at(current.get('created_at'))
+    if created is None:
+        return ('cannot tell the age of API key %s: the API gave no readable createdAt (%r); use rotate instead '
+                'of max_age_days' % (current['id'], current.get('created_at')))
+    return now - created > datetime.timedelta(days=entry['max_age_days'])
+
+
+def decide(entry, live, now):
+    """One :class:`Decision` for ``entry`` against ``live``, its repository's keys, at ``now`` (naive UTC)."""
+    repo_id, name, key_id = entry['repo_id'], entry['name'], entry.get('key_id')
+
+    def refuse(reason, current=None):
+        return Decision(REFUSE, repo_id, name, current=current, reason=reason)
+
+    if key_id is not None:
+        matches = [key for key in live if key['id'] == key_id]
+    else:
+        matches = [key for key in live if key['name'] == name]
+    pending = pending_replacements(live, name)
+
+    if entry['state'] == 'absent':
+        doomed = matches + [key for key, dummy in pending if key not in matches]
+        return Decision(DELETE if doomed else NONE, repo_id, name, current=matches[0] if matches else None,
+                        doomed=doomed)
+
+    if len(matches) > 1:
+        return refuse('%d live API keys are named %r in repository %s (ids: %s): set key_id to pick one, or '
+                      'delete the extra keys' % (len(matches), name, repo_id, _ids(matches)))
+    current = matches[0] if matches else None
+
+    if pending:
+        if len(pending) > 1:
+            return refuse('%d unfinished rotations of API key %r in repository %s (ids: %s): delete all but one'
+                          % (len(pending), name, repo_id, _ids([key for key, dummy in pending])), current)
+        replacement, old_id = pending[0]
+        if current is not None and current['id'] != old_id:
+            return refuse('API key %s is named %r, but the unfinished rotation %s replaces key %s: delete one of '
+                          'them' % (current['id'], name, replacement['id'], old_id), current)
+        return Decision(FINISH_ROTATION, repo_id, name, access=entry['access'] or replacement['access'],
+                        current=current, doomed=[current] if current else [], replacement=replacement)
+
+    if current is None:
+        if key_id is not None:
+            return refuse('no live API key with id %s in repository %s: omit key_id to create a key by name'
+                          % (key_id, repo_id))
+        return Decision(CREATE, repo_id, name, access=entry['access'] or CREATE_ACCESS)
+
+    access = entry['access'] or current['access']
+    due = _due_for_rotation(entry, current, now)
+    if due is True:
+        return Decision(ROTATE, repo_id, name, access=access, current=current, doomed=[current])
+    if due:
+        return refuse(due, current)
+    if current['name'] == name and current['access'] == access:
+        return Decision(NONE, repo_id, name, access=access, current=current)
+    if current['name'] != name:
+        holders = [key for key in live if key['name'] == name and key['id'] != current['id']]
+        if holders:
+            return refuse('cannot rename API key %s to %r in repository %s: live key %s already has that name'
+                          % (current['id'], name, repo_id, _ids(holders)), current)
+    return Decision(UPDATE, repo_id, name, access=access, current=current)
+
+
+def _spared(key, declared_names, declared_ids, protected):
+    """Whether exclusive mode leaves ``key`` alone: declared, protected, or a declared key's pending replacement."""
+    marker = parse_marker(key['name'])
+    return (key['name'] in declared_names or key['id'] in declared_ids or key['name'] in protected
+            or bool(marker and marker[0] in declared_names))
+
+
+def decide_exclusive(repo_id, live, entries, protected):
+    """Deletes of the live keys of ``repo_id`` that no entry declares, sparing ``protected`` names."""
+    declared_names = set(entry['name'] for entry in entries if entry['repo_id'] == repo_id)
+    declared_ids = set(entry['key_id'] for entry in entries if entry['repo_id'] == repo_id and entry.get('key_id'))
+    return [Decision(DELETE, repo_id, key['name'], current=key, doomed=[key]) for key in live
+            if not _spared(key, declared_names, declared_ids, set(protected or ()))]
+
+
+def describe(index, entry):
+    """How messages name an entry: numbered from 1, as people count."""
+    name = entry.get('name') if isinstance(entry, dict) else None
+    return 'entry %d%s' % (index + 1, ' (name %r)' % name if name else '')
+
+
+def _check_choice(where, field, value, choices):
+    if value not in choices:
+        raise EntryError('%s has %s %r; use one of %s' % (where, field, value, ', '.join(choices)))
+
+
+def validate_entry(index, entry, default_max_age_days=None, label=describe):
+    """A normalised copy of one declared entry (every ENTRY_SPEC field set); raises EntryError."""
+    where = label(index, entry)
+    if not isinstance(entry, dict):
+        raise EntryError('%s must be a dict with name and repo_id or repo_name' % where)
+    unknown = sorted(set(entry) - set(ENTRY_SPEC))
+    if unknown:
+        raise EntryError('%s has unknown field(s) %s; use %s' % (where, ', '.join(unknown), ', '.join(ENTRY_SPEC)))
+    clean = dict((field, entry.get(field, spec.get('default'))) for field, spec in ENTRY_SPEC.items())
+    for field in ('repo_id', 'repo_name', 'name', 'key_id'):
+        if clean[field] is not None and (not isinstance(clean[field], str) or not clean[field].strip()):
+            raise EntryError('%s has an empty %s; give a value or leave it out' % (where, field))
+    if not clean['name']:
+        raise EntryError('%s needs a name' % where)
+    if bool(clean['repo_id']) == bool(clean['repo_name']):
+        raise EntryError('%s needs exactly one of repo_id and repo_name' % where)
+    if clean['access'] is not None:
+        _check_choice(where, 'access', clean['access'], ACCESS_LEVELS)
+    clean['state'] = clean['state'] or 'present'
+    _check_choice(where, 'state', clean['state'], STATES)
+    clean['rotate'] = bool(clean['rotate'])
+    if clean['rotate'] and clean['max_age_days'] is not None:
+        raise EntryError('%s sets both rotate and max_age_days: rotate replaces the key on every run, '
+                         'max_age_days only when it is older; choose one' % where)
+    if clean['state'] == 'absent' and (clean['rotate'] or clean['max_age_days'] is not None):
+        raise EntryError('%s sets state absent with rotate or max_age_days; a deleted key is not rotated' % where)
+    if clean['max_age_days'] is None and not clean['rotate'] and clean['state'] == 'present':
+        clean['max_age_days'] = default_max_age_days
+    if clean['max_age_days'] is not None and clean['max_age_days'] < 1:
+        raise EntryError('%s has max_age_days %r; use 1 or more' % (where, clean['max_age_days']))
+    return clean
+
+
+def validate_entries(entries, default_max_age_days=None, label=describe):
+    """Normalised copies of the declared entries; raises EntryError naming the first bad one. No request."""
+    if default_max_age_days is not None and default_max_age_days < 1:
+        raise EntryError('max_age_days is %r; use 1 or more' % default_max_age_days)
+    normalised = [validate_entry(index, entry, default_max_age_days, label) for index, entry in enumerate(entries)]
+    refuse_duplicates(normalised)
+    return normalised
+
+
+def refuse_duplicates(entries):
+    """Each key once: by (repository, name) and by (repository, key_id). Repeated once repo_name is resolved."""
+    seen = {}
+    for index, entry in enumerate(entries):
+        repo = ('id', entry['repo_id']) if entry['repo_id'] else ('name', entry['repo_name'])
+        identities = [(repo, 'name', entry['name'])]
+        if entry.get('key_id'):
+            identities.append((repo, 'key_id', entry['key_id']))
+        for identity in identities:
+            if identity in seen:
+                raise EntryError('%s declares the same repository and %s as entry %d; declare each key once'
+                                 % (describe(index, entry), identity[1].replace('_', ' '), seen[identity] + 1))
+            seen[identity] = index
