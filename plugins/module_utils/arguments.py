@@ -17,7 +17,7 @@ from ansible.module_utils.six.moves.urllib.parse import urlparse
 from ansible_collections.flashback.platform.plugins.module_utils import client as client_module
 from ansible_collections.flashback.platform.plugins.module_utils.converge import DEFAULT_CONCURRENCY
 from ansible_collections.flashback.platform.plugins.module_utils.errors import ConfigurationError
-from ansible_collections.flashback.platform.plugins.module_utils.reconcile import ACCESS_LEVELS, ENTRY_SPEC
+from ansible_collections.flashback.platform.plugins.module_utils.reconcile import ENTRY_SPEC
 
 CONNECTION_ARGUMENT_SPEC = dict(
     api_url=dict(type='str', default=client_module.DEFAULT_API_URL,

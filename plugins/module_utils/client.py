@@ -155,8 +155,10 @@ class FlashbackClient(object):
 
     def _hold_back(self, delay):
         with self._lock:
-            self._not_before = max(self._not_before, self._clock() + delay)
-            self._holder = threading.current_thread()
+            until = self._clock() + delay
+            if until > self._not_before:  # only the thread whose hold reaches furthest is exempt from waiting
+                self._not_before = until
+                self._holder = threading.current_thread()
 
     def _wait_for_backoff(self):
         """Wait out a 429 backoff another thread started (the thread that got the 429 sleeps it itself)."""

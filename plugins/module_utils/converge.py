@@ -204,6 +204,8 @@ def converge(client, entries, check_mode=False, exclusive=False, protected=(), m
     the rest is the documented return. Raises before any write for bad entries, unknown repositories,
     failed listings and refused decisions.
     """
+    if not 1 <= concurrency <= MAX_CONCURRENCY:
+        raise ConfigurationError('concurrency is %r; use 1 to %d' % (concurrency, MAX_CONCURRENCY))
     try:
         entries = reconcile.validate_entries(entries, max_age_days, label)
     except reconcile.EntryError as exc:
@@ -218,8 +220,6 @@ def converge(client, entries, check_mode=False, exclusive=False, protected=(), m
     for entry in entries:
         if entry['repo_id'] not in repo_ids:
             repo_ids.append(entry['repo_id'])
-    if not 1 <= concurrency <= MAX_CONCURRENCY:
-        raise ConfigurationError('concurrency is %r; use 1 to %d' % (concurrency, MAX_CONCURRENCY))
     live = dict(zip(repo_ids, _pool_map(lambda repo_id: apikeys.list_keys(client, repo_id), repo_ids, concurrency)))
 
     now = now or utc_now()

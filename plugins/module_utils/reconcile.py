@@ -32,7 +32,7 @@ CREATE_ACCESS = 'READ'
 STATES = ['present', 'absent']
 
 # The declared entry: the one schema. The module's argument spec is built from it, its DOCUMENTATION
-# and the role's meta/argument_specs.yml are compared with it by tests/unit (test_reconcile.py).
+# and the role's meta/argument_specs.yml are compared with it by tests/unit (test_schema.py).
 ENTRY_SPEC = dict(
     repo_id=dict(type='str'),
     repo_name=dict(type='str'),
@@ -109,7 +109,10 @@ def parse_created_at(value):
     match = re.match(r'^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.\d+)?(Z|[+-]\d{2}:?\d{2})?$', value or '')
     if not match:
         return None
-    stamp = datetime.datetime.strptime('%sT%s' % (match.group(1), match.group(2)), '%Y-%m-%dT%H:%M:%S')
+    try:
+        stamp = datetime.datetime.strptime('%sT%s' % (match.group(1), match.group(2)), '%Y-%m-%dT%H:%M:%S')
+    except ValueError:  # shaped like a date but not one (month 13, February 30)
+        return None
     offset = match.group(3)
     if offset and offset != 'Z':
         sign = -1 if offset[0] == '-' else 1
@@ -157,6 +160,14 @@ def decide(entry, live, now):
         return refuse('%d live API keys are named %r in repository %s (ids: %s): set key_id to pick one, or '
                       'delete the extra keys' % (len(matches), name, repo_id, _ids(matches)))
     current = matches[0] if matches else None
+    if current is None and key_id is not None:
+        return refuse('no live API key with id %s in repository %s: omit key_id to create a key by name'
+                      % (key_id, repo_id))
+    if current is not None and current['name'] != name:
+        holders = [key for key in live if key['name'] == name and key['id'] != current['id']]
+        if holders:
+            return refuse('cannot rename API key %s to %r in repository %s: live key %s already has that name'
+                          % (current['id'], name, repo_id, _ids(holders)), current)
 
     if pending:
         if len(pending) > 1:
@@ -170,9 +181,6 @@ def decide(entry, live, now):
                         current=current, doomed=[current] if current else [], replacement=replacement)
 
     if current is None:
-        if key_id is not None:
-            return refuse('no live API key with id %s in repository %s: omit key_id to create a key by name'
-                          % (key_id, repo_id))
         return Decision(CREATE, repo_id, name, access=entry['access'] or CREATE_ACCESS)
 
     access = entry['access'] or current['access']
@@ -183,11 +191,6 @@ def decide(entry, live, now):
         return refuse(due, current)
     if current['name'] == name and current['access'] == access:
         return Decision(NONE, repo_id, name, access=access, current=current)
-    if current['name'] != name:
-        holders = [key for key in live if key['name'] == name and key['id'] != current['id']]
-        if holders:
-            return refuse('cannot rename API key %s to %r in repository %s: live key %s already has that name'
-                          % (current['id'], name, repo_id, _ids(holders)), current)
     return Decision(UPDATE, repo_id, name, access=access, current=current)
 
 

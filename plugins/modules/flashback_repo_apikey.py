@@ -96,6 +96,7 @@ EXAMPLES = r'''
     name: ci-reader
     access: READ
   register: ci_key
+  no_log: true  # the result can hold the one-time secret
 
 - name: Store the one-time secret as soon as it exists
   ansible.builtin.copy:
@@ -115,6 +116,7 @@ EXAMPLES = r'''
         repo_id: r2
         name: ingest
         access: WRITE
+      no_log: true  # a create returns the one-time secret
 
     - name: Rename a key by its ID, keeping its access and secret
       flashback.platform.flashback_repo_apikey:
@@ -130,6 +132,7 @@ EXAMPLES = r'''
     access: READ
     max_age_days: 90
   register: ci_rotation
+  no_log: true  # the result can hold the one-time secret
 
 - name: Replace a leaked key now
   flashback.platform.flashback_repo_apikey:
@@ -138,6 +141,7 @@ EXAMPLES = r'''
     name: ingest-service
     rotate: true
   register: ingest_rotation
+  no_log: true  # the result can hold the one-time secret
 
 - name: Delete the key of a retired service
   flashback.platform.flashback_repo_apikey:

@@ -93,11 +93,11 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.flashback.platform.plugins.module_utils import apikeys
 from ansible_collections.flashback.platform.plugins.module_utils.arguments import (
-    ACCESS_LEVELS,
     REPO_MUTUALLY_EXCLUSIVE,
     REPO_REQUIRED_ONE_OF,
     argument_spec,
 )
+from ansible_collections.flashback.platform.plugins.module_utils.reconcile import ACCESS_LEVELS
 from ansible_collections.flashback.platform.plugins.module_utils.runner import run_module
 
 

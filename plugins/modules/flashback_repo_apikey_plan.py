@@ -16,7 +16,7 @@ description:
   - Reads the live API keys of every repository named in O(apikeys) and returns what would have to be
     created, updated or deleted to reach the declared state. Changes nothing.
   - Costs one C(GET /repo) when any entry uses C(repo_name), and one C(GET /repo/{id}/apikey) per repository.
-  - It is M(flashback.platform.flashback_repo_apikeys) in check mode, whatever the play's mode: the same decision,
+  - It is M(flashback.platform.flashback_repo_apikeys) in check mode, whatever the play's mode; the same decision,
     no write. Use it as a drift report, for example in a CI check.
   - Fails before reading anything when an entry is malformed or declared twice, and fails without planning
     anything when an entry is refused (for example a declared name held by two or more live keys).

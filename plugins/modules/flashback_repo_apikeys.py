@@ -16,7 +16,7 @@ description:
   - Brings every key in O(apikeys), across any number of repositories, to its declared state in one module run.
   - Reads once, then writes only what differs. It lists each repository once (plus one C(GET /repo) when an entry
     uses O(apikeys[].repo_name)), decides every entry, and sends exactly one C(POST) per create, one C(PUT) per
-    update and one C(DELETE) per key deleted. A rotation is C(POST), C(DELETE), C(PUT): the new key is created
+    update and one C(DELETE) per key deleted. A rotation is C(POST), C(DELETE), C(PUT); the new key is created
     under the marker name C(<name> (replacing <old id>)), the old key deleted, the new key renamed, so a rerun finishes
     an interrupted rotation without creating another key.
   - The decision for each key is the same as M(flashback.platform.flashback_repo_apikey)'s (one shared function).
@@ -25,7 +25,7 @@ description:
     interrupted rotation, a rename onto a taken name), or when a listing fails.
   - When some writes fail, the module still returns every change made and every secret minted (RV(new_secrets)),
     names each failed entry in RV(failures) and RV(msg), and then fails. Run it with C(no_log) (the
-    P(flashback.platform.repo_apikeys#role) role does): the result holds one-time secrets.
+    P(flashback.platform.repo_apikeys#role) role does); the result holds one-time secrets.
   - Repositories are worked on concurrently (O(concurrency)), the keys of one repository in order.
 author:
   - Flashback platform team (@flashbacknetwork)
@@ -192,7 +192,7 @@ new_secrets:
       type: str
       sample: backups
     name:
-      description: Name of the key (the marker name while a rotation's old key is still live).
+      description: Name of the key as declared (while O(retire_old_keys=false) keeps the old key, the new one carries the marker name until a later run).
       type: str
       sample: ci-reader
     id:

@@ -10,6 +10,7 @@ __metaclass__ = type
 import contextlib
 import json
 import re
+import threading
 
 import pytest
 
@@ -32,29 +33,42 @@ except ImportError:  # older cores read the serialized args from basic._ANSIBLE_
 
 
 class FakeApi(object):
-    """Answers FlashbackClient.request like the published API, from memory; records every call."""
+    """Answers FlashbackClient.request like the published API, from memory; records every call.
+
+    ``failures`` maps ``(method, path)`` to an error that request raises (after recording the call)
+    instead of answering. Safe to share between the threads of converge's pool.
+    """
 
     def __init__(self):
         self.repos = [dict(id='r1', name='backups'), dict(id='r2', name='media'),
                       dict(id='r4', name='shared'), dict(id='r5', name='shared')]
         self.keys = {'r1': [], 'r2': [], 'r4': [], 'r5': []}
         self.calls = []
+        self.failures = {}
         self._serial = 0
+        self.lock = threading.RLock()
 
     def add_key(self, repo_id, name, access='READ'):
-        self._serial += 1
-        key = dict(id='k%d' % self._serial, name=name, accessType=access, key='FBK%d' % self._serial,
-                   createdAt='2026-11-27T10:00:0%d.000Z' % (self._serial % 10),
-                   secret=dict(key='enc', iv='iv', authTag='tag', message='m'))
-        self.keys[repo_id].append(key)
-        return key
+        with self.lock:
+            self._serial += 1
+            key = dict(id='k%d' % self._serial, name=name, accessType=access, key='FBK%d' % self._serial,
+                       createdAt='2026-11-27T10:00:0%d.000Z' % (self._serial % 10),
+                       secret=dict(key='enc', iv='iv', authTag='tag', message='m'))
+            self.keys[repo_id].append(key)
+            return key
 
     @property
     def writes(self):
         return [call for call in self.calls if call[0] != 'GET']
 
     def request(self, method, path, payload=None, context=None):
-        self.calls.append((method, path, payload))
+        with self.lock:
+            self.calls.append((method, path, payload))
+            if (method, path) in self.failures:
+                raise self.failures[(method, path)]
+            return self._answer(method, path, payload, context)
+
+    def _answer(self, method, path, payload, context):
         if path == '/repo':
             return dict(success=True, repos=self.repos)
         match = re.match(r'^/repo/([^/]+)/apikey(?:/([^/]+))?$', path)

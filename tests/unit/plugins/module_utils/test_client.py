@@ -8,6 +8,7 @@ __metaclass__ = type
 import json
 import os
 import re
+import threading
 
 import pytest
 import requests
@@ -250,6 +251,60 @@ class TestRetries:
         client, dummy = make_client(response(404, {'success': False}))
         with pytest.raises(errors.NotFoundError):
             client.request('DELETE', '/repo/r1/apikey/k')
+
+
+class TestSharedBackoff:
+    """One client serves converge's threads: a 429 one thread gets holds back the others' requests."""
+
+    def setup_shared(self, *outcomes):
+        client, dummy = make_client(*outcomes)
+        events = []
+        now = [1000.0]
+        client._clock = lambda: now[0]
+        client._sleep = lambda seconds: events.append(('sleep', threading.current_thread().name, seconds))
+        send = client.session.request
+
+        def logged(method, url, **kwargs):
+            events.append(('send', threading.current_thread().name, url))
+            return send(method, url, **kwargs)
+        client.session.request = logged
+        return client, events, now
+
+    @staticmethod
+    def in_thread(name, func, *args):
+        answers = []
+        thread = threading.Thread(target=lambda: answers.append(func(*args)), name=name)
+        thread.start()
+        thread.join(10)
+        assert answers, 'the request in thread %s did not return' % name
+        return answers[0]
+
+    def test_429_in_one_thread_holds_back_the_next_request_of_another(self):
+        url = 'https://api.example.test/repo'
+        client, events, now = self.setup_shared(response(429, headers={'Retry-After': '5'}),
+                                                response(200, {'success': True, 'n': 1}),
+                                                response(200, {'success': True, 'n': 2}),
+                                                response(200, {'success': True, 'n': 3}))
+        assert self.in_thread('first', client.request, 'GET', '/repo') == {'success': True, 'n': 1}
+        now[0] = 1002.0   # 2 of the first thread's 5 seconds have passed
+        assert self.in_thread('second', client.request, 'GET', '/repo') == {'success': True, 'n': 2}
+        now[0] = 1005.0   # the backoff is over
+        assert self.in_thread('third', client.request, 'GET', '/repo') == {'success': True, 'n': 3}
+        assert events == [
+            ('send', 'first', url), ('sleep', 'first', 5.0), ('send', 'first', url),
+            ('sleep', 'second', 3.0), ('send', 'second', url),
+            ('send', 'third', url),
+        ]
+
+    def test_other_failures_hold_back_nobody(self, monkeypatch):
+        monkeypatch.setattr(client_module, 'generate_jittered_backoff', lambda **kwargs: iter([2, 2, 2]))
+        client, events, now = self.setup_shared(response(503), response(200, {'success': True}),
+                                                response(200, {'success': True}))
+        self.in_thread('first', client.request, 'GET', '/repo')
+        self.in_thread('second', client.request, 'GET', '/repo')
+        assert [event[:3] for event in events if event[0] == 'sleep'] == [('sleep', 'first', 2)]
+        assert [event[:2] for event in events] == [('send', 'first'), ('sleep', 'first'), ('send', 'first'),
+                                                   ('send', 'second')]
 
 
 class TestNoSecretsInMessages:

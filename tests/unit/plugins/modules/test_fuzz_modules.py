@@ -21,6 +21,7 @@ from ansible_collections.flashback.platform.plugins.modules import (
     flashback_repo_apikey,
     flashback_repo_apikey_info,
     flashback_repo_apikey_plan,
+    flashback_repo_apikeys,
 )
 
 FUZZ_EXAMPLES = 200
@@ -56,12 +57,18 @@ info_params = st.fixed_dictionaries({}, optional=dict(common, **{
 }))
 entries = st.lists(st.fixed_dictionaries({}, optional={
     'repo_id': st.sampled_from(['r1', 'r2']) | anything, 'repo_name': st.sampled_from(['backups', 'x']) | anything,
-    'name': names | anything, 'access': st.sampled_from(['READ', 'ADMIN', 'NONE']) | anything,
+    'name': names | anything, 'key_id': st.sampled_from(['k1', 'k2', 'k9']) | anything,
+    'access': st.sampled_from(['READ', 'ADMIN', 'NONE']) | anything,
     'state': st.sampled_from(['present', 'absent', 'x']) | anything, 'rotate': anything, 'max_age_days': anything,
 }) | anything, max_size=4)
 plan_params = st.fixed_dictionaries({}, optional=dict(common, **{
     'apikeys': entries | anything, 'exclusive': st.booleans() | anything, 'protected': anything,
-    'max_age_days': st.integers(-1, 100) | anything,
+    'max_age_days': st.integers(-1, 100) | anything, 'concurrency': st.integers(-1, 17) | anything,
+}))
+set_params = st.fixed_dictionaries({}, optional=dict(common, **{
+    'apikeys': entries | anything, 'exclusive': st.booleans() | anything, 'protected': anything,
+    'max_age_days': st.integers(-1, 100) | anything, 'concurrency': st.integers(-1, 17) | anything,
+    'retire_old_keys': st.booleans() | anything,
 }))
 
 
@@ -112,3 +119,17 @@ def test_plan_module(args, monkeypatch, capsys, fake_api_factory, module_args):
     out = run_main(flashback_repo_apikey_plan, args, monkeypatch, capsys, fake_api_factory, module_args)
     if not out.get('failed'):
         assert out['changed'] is False and isinstance(out['changes'], list)
+
+
+@SETTINGS
+@given(args=set_params)
+def test_apikeys_module(args, monkeypatch, capsys, fake_api_factory, module_args):
+    out = run_main(flashback_repo_apikeys, args, monkeypatch, capsys, fake_api_factory, module_args)
+    if 'new_secrets' in out:   # every run that got as far as writing, failed or not
+        assert all(s['secret'].startswith('plain-secret-') for s in out['new_secrets'])
+        assert 'plain-secret' not in json.dumps(dict((k, v) for k, v in out.items() if k != 'new_secrets'))
+        assert out['changed'] is True or out['new_secrets'] == []
+    if not out.get('failed'):
+        assert out['failures'] == []
+        assert set(out) <= {'changed', 'changes', 'results', 'new_secrets', 'failures', 'invocation', 'warnings',
+                            'diff'}
