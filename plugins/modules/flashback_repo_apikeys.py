@@ -24,7 +24,7 @@ description:
   - Nothing is written when an entry is malformed or refused (two live keys with a declared name, an ambiguous
     interrupted rotation, a rename onto a taken name), or when a listing fails.
   - When some writes fail, the module still returns every change made and every secret minted (RV(new_secrets)),
-    names each failed entry in RV(failures) and RV(msg), and then fails. Run it with C(no_log) (the
+    names each failed entry in RV(failures) and in the failure message, and then fails. Run it with C(no_log) (the
     P(flashback.platform.repo_apikeys#role) role does); the result holds one-time secrets.
   - Repositories are worked on concurrently (O(concurrency)), the keys of one repository in order.
 author:
@@ -54,7 +54,6 @@ options:
 seealso:
   - module: flashback.platform.flashback_repo_apikey
   - module: flashback.platform.flashback_repo_apikey_plan
-  - role: flashback.platform.repo_apikeys
 '''
 
 EXAMPLES = r'''
