@@ -15,7 +15,7 @@ The rules, written once:
 - a present entry whose name two live keys hold (and that gives no ``key_id``) is refused;
   ``state: absent`` deletes every live key with the name (or the one ``key_id``) and any replacement
   an interrupted rotation of the name left behind;
-- an interrupted rotation (a key under the marker name ``<name> (replacing <old id>)``) is finished
+- an interrupted rotation (a key under the marker name ``<name> (replacing <old id> #<check>)``) is finished
   before anything else, unless it is ambiguous (several, or the old id is not the current key);
 - ``rotate`` replaces the key on every run; ``max_age_days`` when ``createdAt`` is older than that.
 """
@@ -25,6 +25,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
+import hashlib
 import re
 
 ACCESS_LEVELS = ['READ', 'WRITE', 'ADMIN']
@@ -48,8 +49,21 @@ NONE, CREATE, UPDATE, ROTATE, FINISH_ROTATION, DELETE, REFUSE = (
     'none', 'create', 'update', 'rotate', 'finish_rotation', 'delete', 'refuse')
 ACTIONS = (NONE, CREATE, UPDATE, ROTATE, FINISH_ROTATION, DELETE, REFUSE)
 
-MARKER = ' (replacing %s)'
-_MARKER_RE = re.compile(r'^(?P<name>.*) \(replacing (?P<old_id>[^()]+)\)$')
+# Repository and key ids as the API makes them (UUIDs, short slugs): URL-safe characters, never a dot
+# segment. Checked for ids from users and from the server before one reaches a URL or a file path.
+_ID_RE = re.compile(r'^[A-Za-z0-9_~-][A-Za-z0-9._~-]*$')
+MAX_ID_LENGTH = 128
+
+
+def id_problem(value):
+    """Why ``value`` cannot be a repository or key id, or None when it can."""
+    if not isinstance(value, str) or not value:
+        return 'it is empty'
+    if len(value) > MAX_ID_LENGTH:
+        return 'it is longer than %d characters' % MAX_ID_LENGTH
+    if not _ID_RE.match(value):
+        return 'it holds characters other than letters, digits, ".", "_", "~" and "-", or starts with "."'
+    return None
 
 
 class EntryError(ValueError):
@@ -84,14 +98,27 @@ class Decision(object):
         return 'Decision(%s %s/%s)' % (self.action, self.repo_id, self.name)
 
 
+# A rotation's replacement is created as "<name> (replacing <old id> #<check>)", <check> being 8 hex digits
+# of a SHA-256 over the name and the old id. A user's key whose name merely looks like a marker (no check,
+# or a check that does not fit) is an ordinary key, never taken over as a half-done rotation.
+MARKER = ' (replacing %s #%s)'
+_MARKER_RE = re.compile(r'^(?P<name>.*) \(replacing (?P<old_id>[^()\s#]+) #(?P<check>[0-9a-f]{8})\)$')
+
+
+def _marker_check(name, old_id):
+    return hashlib.sha256(('flashback.platform rotation\0%s\0%s' % (name, old_id)).encode('utf-8')).hexdigest()[:8]
+
+
 def replacement_name(name, old_id):
-    return name + MARKER % old_id
+    return name + MARKER % (old_id, _marker_check(name, old_id))
 
 
 def parse_marker(key_name):
-    """``(name, old_id)`` when ``key_name`` is a replacement's marker name, else None."""
+    """``(name, old_id)`` when ``key_name`` is a replacement's marker name (its check fits), else None."""
     match = _MARKER_RE.match(key_name or '')
-    return (match.group('name'), match.group('old_id')) if match else None
+    if not match or match.group('check') != _marker_check(match.group('name'), match.group('old_id')):
+        return None
+    return match.group('name'), match.group('old_id')
 
 
 def pending_replacements(live, name):
@@ -126,15 +153,14 @@ def _ids(keys):
 
 
 def _due_for_rotation(entry, current, now):
-    """True, False, or a refusal reason when the age cannot be told."""
+    """True or False; None when ``max_age_days`` applies but the key's age cannot be told."""
     if entry['rotate']:
         return True
     if entry['max_age_days'] is None:
         return False
     created = parse_created_at(current.get('created_at'))
     if created is None:
-        return ('cannot tell the age of API key %s: the API gave no readable createdAt (%r); use rotate instead '
-                'of max_age_days' % (current['id'], current.get('created_at')))
+        return None
     return now - created > datetime.timedelta(days=entry['max_age_days'])
 
 
@@ -185,10 +211,11 @@ def decide(entry, live, now):
 
     access = entry['access'] or current['access']
     due = _due_for_rotation(entry, current, now)
-    if due is True:
-        return Decision(ROTATE, repo_id, name, access=access, current=current, doomed=[current])
+    if due is None:
+        return refuse('cannot tell the age of API key %s: the API gave no readable createdAt (%r); use rotate instead '
+                      'of max_age_days' % (current['id'], current.get('created_at')), current)
     if due:
-        return refuse(due, current)
+        return Decision(ROTATE, repo_id, name, access=access, current=current, doomed=[current])
     if current['name'] == name and current['access'] == access:
         return Decision(NONE, repo_id, name, access=access, current=current)
     return Decision(UPDATE, repo_id, name, access=access, current=current)
@@ -234,6 +261,10 @@ def validate_entry(index, entry, default_max_age_days=None, label=describe):
             raise EntryError('%s has an empty %s; give a value or leave it out' % (where, field))
     if not clean['name']:
         raise EntryError('%s needs a name' % where)
+    for field in ('repo_id', 'key_id'):
+        problem = clean[field] is not None and id_problem(clean[field])
+        if problem:
+            raise EntryError('%s has %s %r, which cannot be an id: %s' % (where, field, clean[field], problem))
     if bool(clean['repo_id']) == bool(clean['repo_name']):
         raise EntryError('%s needs exactly one of repo_id and repo_name' % where)
     if clean['access'] is not None:

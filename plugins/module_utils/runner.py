@@ -39,11 +39,33 @@ def client_from_module(module):
     )
 
 
+NO_LOG_WARNING = ('this task returned a one-time secret without no_log: Ansible shows results at -v and AWX stores '
+                  'them in its job events; set no_log: true on the task')
+
+
+def _carries_secret(result):
+    return bool(result.get('secret') or result.get('new_secrets'))
+
+
 def run_module(module, run):
-    """Call ``run(module, client)`` and exit with its result, or fail with the error's one-line message."""
+    """Call ``run(module, client)`` and exit with its result, or fail with the error's one-line message.
+
+    A failure that carries a one-time secret (a rotation that created the new key but could not retire the
+    old one; writes of flashback_repo_apikeys that failed beside successful creates) fails only in a task
+    with ``no_log``. Without it the result is reported ``ok`` (``changed``) with the failure as a warning:
+    Ansible prints failed results at every verbosity and AWX stores them, so failing would print the secret,
+    while the secret must still reach its owner. The next run finishes what is left.
+    """
     client = client_from_module(module)
     try:
         result = run(module, client)
     except FlashbackError as exc:
-        module.fail_json(**exc.fail_kwargs())
+        kwargs = exc.fail_kwargs()
+        if not (_carries_secret(kwargs) and not module.no_log):
+            module.fail_json(**kwargs)
+        module.warn('not finished, rerun to finish (reported as ok so that the new secret is not printed): %s'
+                    % kwargs.pop('msg'))
+        result = dict(kwargs, changed=True)
+    if _carries_secret(result) and not module.no_log:
+        module.warn(NO_LOG_WARNING)
     module.exit_json(**result)

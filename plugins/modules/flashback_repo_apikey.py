@@ -70,7 +70,7 @@ options:
       - Every run with V(true) rotates; use it for explicit, one-off rotation (for example after a leak). For
         periodic rotation use O(max_age_days).
       - The new key is created before the old one is deleted. It is created under the marker name
-        C(<name> (replacing <old id>)) and takes over O(name) once the old key is gone, so a run that fails halfway
+        C(<name> (replacing <old id>)) plus a check digest, and takes over O(name) once the old key is gone, so a run that fails halfway
         leaves a state the next run finishes without creating another key. See the rotation guide in C(docs/).
       - Only with O(state=present). Mutually exclusive with O(max_age_days).
       - The decision (create, update, rotate, finish a rotation, delete) is made by the same code as

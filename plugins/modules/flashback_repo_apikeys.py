@@ -17,7 +17,7 @@ description:
   - Reads once, then writes only what differs. It lists each repository once (plus one C(GET /repo) when an entry
     uses O(apikeys[].repo_name)), decides every entry, and sends exactly one C(POST) per create, one C(PUT) per
     update and one C(DELETE) per key deleted. A rotation is C(POST), C(DELETE), C(PUT); the new key is created
-    under the marker name C(<name> (replacing <old id>)), the old key deleted, the new key renamed, so a rerun finishes
+    under a marker name (C(<name> (replacing <old id>)) plus a check digest), the old key deleted, the new key renamed, so a rerun finishes
     an interrupted rotation without creating another key.
   - The decision for each key is the same as M(flashback.platform.flashback_repo_apikey)'s (one shared function).
     An omitted O(apikeys[].access) means V(READ) for a new key and keeps an existing key's level.

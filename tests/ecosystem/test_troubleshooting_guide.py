@@ -61,14 +61,15 @@ def format_strings(node):
 
 
 def code_messages():
-    """(file, format string) of every error the plugins raise: *Error(msg, ...) and fail_json(msg=...)."""
+    """(file, format string) of every error the plugins raise: *Error(msg, ...), fail_json(msg=...) and the
+    refusals of reconcile.decide (refuse(reason, ...)), which become the module's error."""
     messages = []
     for path in SOURCES:
         for node in ast.walk(ast.parse(path.read_text(encoding='utf-8'))):
             if not isinstance(node, ast.Call):
                 continue
             name = getattr(node.func, 'id', None) or getattr(node.func, 'attr', '')
-            if name.endswith('Error') and node.args:
+            if (name.endswith('Error') or name == 'refuse') and node.args:
                 message = node.args[0]
             elif name == 'fail_json':
                 message = next((kw.value for kw in node.keywords if kw.arg == 'msg'), None)

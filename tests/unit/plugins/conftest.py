@@ -96,6 +96,7 @@ class FakeModule(object):
         self.params = params
         self.check_mode = check_mode
         self._diff = diff
+        self.no_log = False
         self.warnings = []
 
     def warn(self, message):

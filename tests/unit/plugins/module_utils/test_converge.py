@@ -14,6 +14,7 @@ import threading
 import pytest
 
 from ansible_collections.flashback.platform.plugins.module_utils import converge, errors
+from ansible_collections.flashback.platform.plugins.module_utils.reconcile import replacement_name
 
 # FakeApi keys are created at 2026-11-27T10:00:0N (N = id % 10): just under 30 days before NOW.
 NOW = datetime.datetime(2026, 12, 27, 10, 0, 0)
@@ -116,7 +117,7 @@ class TestRequests:
         result = run(fake_api, [dict(repo_id='r1', name='ci', rotate=True)])
         assert fake_api.calls == [
             ('GET', '/repo/r1/apikey', None),
-            ('POST', '/repo/r1/apikey', dict(name='ci (replacing k1)', accessType='WRITE')),
+            ('POST', '/repo/r1/apikey', dict(name=replacement_name('ci', 'k1'), accessType='WRITE')),
             ('DELETE', '/repo/r1/apikey/k1', None),
             ('PUT', '/repo/r1/apikey/k2', dict(name='ci', accessType='WRITE')),
         ]
@@ -158,7 +159,7 @@ class TestCheckMode:
         fake_api.add_key('r1', 'del', 'ADMIN')
         fake_api.add_key('r1', 'rot', 'WRITE')
         fake_api.add_key('r1', 'fin')
-        fake_api.add_key('r1', 'fin (replacing k4)', 'ADMIN')
+        fake_api.add_key('r1', replacement_name('fin', 'k4'), 'ADMIN')
         result = run(fake_api, [dict(repo_id='r1', name='new', access='WRITE'),
                                 dict(repo_id='r1', name='upd', access='ADMIN'),
                                 dict(repo_id='r1', name='del', state='absent'),
@@ -324,7 +325,7 @@ class TestFailures:
         assert failure.endswith('store the secret now, then rerun to finish the rotation')
         assert SECRET not in failure
         assert result['results'][0]['id'] == 'k2' and result['results'][0]['failed'] is True
-        assert live(fake_api) == [('k1', 'ci', 'WRITE'), ('k2', 'ci (replacing k1)', 'WRITE')]
+        assert live(fake_api) == [('k1', 'ci', 'WRITE'), ('k2', replacement_name('ci', 'k1'), 'WRITE')]
         # The rerun finishes it: no new key, no new secret.
         del fake_api.failures[('DELETE', '/repo/r1/apikey/k1')]
         del fake_api.calls[:]
@@ -341,11 +342,11 @@ class TestRetireOldKeys:
         entries = [dict(repo_id='r1', name='ci', rotate=True)]
         first = run(fake_api, entries, retire_old_keys=False)
         assert paths(fake_api.writes) == [('POST', '/repo/r1/apikey')]
-        assert fake_api.writes[0][2] == dict(name='ci (replacing k1)', accessType='ADMIN')
+        assert fake_api.writes[0][2] == dict(name=replacement_name('ci', 'k1'), accessType='ADMIN')
         assert first['results'] == [dict(repo_id='r1', name='ci', action='rotate', state='present', id='k2',
                                          key='FBK2', access='ADMIN', changed=True, pending_rotation=True)]
         assert [(s['id'], s['secret']) for s in first['new_secrets']] == [('k2', SECRET + 'k2')]
-        assert live(fake_api) == [('k1', 'ci', 'ADMIN'), ('k2', 'ci (replacing k1)', 'ADMIN')]
+        assert live(fake_api) == [('k1', 'ci', 'ADMIN'), ('k2', replacement_name('ci', 'k1'), 'ADMIN')]
 
         # Still not retiring: the pending rotation is left as it is, no new key.
         second = run(fake_api, entries, retire_old_keys=False)
@@ -385,11 +386,11 @@ class TestExclusive:
         assert live(fake_api, 'r2') == [('k5', 'other-repo-untouched', 'READ')]
 
     def test_spares_unfinished_rotations_of_declared_names(self, fake_api):
-        fake_api.add_key('r1', 'ci (replacing k0)')
-        fake_api.add_key('r1', 'gone (replacing k0)')
+        fake_api.add_key('r1', replacement_name('ci', 'k0'))
+        fake_api.add_key('r1', replacement_name('gone', 'k0'))
         result = run(fake_api, [dict(repo_id='r1', name='ci')], exclusive=True)
         assert [(c['action'], c['name']) for c in result['changes']] == [
-            ('finish_rotation', 'ci'), ('delete', 'gone (replacing k0)')]
+            ('finish_rotation', 'ci'), ('delete', replacement_name('gone', 'k0'))]
         # The old key is already gone: finishing is one rename.
         assert paths(fake_api.writes) == [('PUT', '/repo/r1/apikey/k1'), ('DELETE', '/repo/r1/apikey/k2')]
         assert live(fake_api) == [('k1', 'ci', 'READ')]
@@ -506,7 +507,7 @@ class TestDiff:
         fake_api.add_key('r1', 'upd')
         fake_api.add_key('r1', 'del')
         fake_api.add_key('r1', 'fin')
-        fake_api.add_key('r1', 'fin (replacing k4)')
+        fake_api.add_key('r1', replacement_name('fin', 'k4'))
         result = run(fake_api, [dict(repo_id='r1', name='new'), dict(repo_id='r1', name='rot', rotate=True),
                                 dict(repo_id='r1', name='upd', access='ADMIN'),
                                 dict(repo_id='r1', name='del', state='absent'), dict(repo_id='r1', name='fin')])

@@ -9,9 +9,12 @@ __metaclass__ = type
 
 import datetime
 
+import re
+
 import pytest
 
 from ansible_collections.flashback.platform.plugins.module_utils import reconcile
+from ansible_collections.flashback.platform.plugins.module_utils.reconcile import replacement_name
 
 # Keys made by key() below are created at 2026-11-27T10:00:00Z unless told: exactly 30 days before NOW.
 NOW = datetime.datetime(2026, 12, 27, 10, 0, 0)
@@ -44,7 +47,7 @@ DECIDE_CASES = [
                  id='create-ignores-other-names'),
     pytest.param(dict(rotate=True), [], 'create', 'READ', None, [], None, None, id='create-when-rotating-nothing'),
     pytest.param(dict(max_age_days=1), [], 'create', 'READ', None, [], None, None, id='create-with-max-age'),
-    pytest.param(dict(), [key('k1', 'ci (replacing)')], 'create', 'READ', None, [], None, None,
+    pytest.param(dict(), [key('k1', 'ci (replacing k0)')], 'create', 'READ', None, [], None, None,
                  id='create-beside-a-name-that-is-no-marker'),
     # none: an omitted access keeps the current level
     pytest.param(dict(), [key('k1', 'ci')], 'none', 'READ', 'k1', [], None, None, id='none-as-declared'),
@@ -54,7 +57,7 @@ DECIDE_CASES = [
                  id='none-explicit-access-equal'),
     pytest.param(dict(key_id='k1'), [key('k1', 'ci', 'WRITE')], 'none', 'WRITE', 'k1', [], None, None,
                  id='none-by-key-id'),
-    pytest.param(dict(), [key('k1', 'ci'), key('k2', 'other (replacing k1)')], 'none', 'READ', 'k1', [], None, None,
+    pytest.param(dict(), [key('k1', 'ci'), key('k2', replacement_name('other', 'k1'))], 'none', 'READ', 'k1', [], None, None,
                  id='none-marker-of-another-name-is-ignored'),
     pytest.param(dict(max_age_days=31), [key('k1', 'ci')], 'none', 'READ', 'k1', [], None, None,
                  id='none-max-age-younger'),
@@ -89,27 +92,27 @@ DECIDE_CASES = [
     pytest.param(dict(max_age_days=30), [key('k1', 'ci', created_at='2026-11-27T11:59:59+02:00')], 'rotate', 'READ',
                  'k1', ['k1'], None, None, id='rotate-max-age-offset-counts'),
     # finish_rotation: before anything else; omitted access keeps the replacement's level
-    pytest.param(dict(), [key('k1', 'ci'), key('k2', 'ci (replacing k1)', 'WRITE')], 'finish_rotation', 'WRITE', 'k1',
+    pytest.param(dict(), [key('k1', 'ci'), key('k2', replacement_name('ci', 'k1'), 'WRITE')], 'finish_rotation', 'WRITE', 'k1',
                  ['k1'], 'k2', None, id='finish-with-current'),
-    pytest.param(dict(), [key('k2', 'ci (replacing k0)', 'ADMIN')], 'finish_rotation', 'ADMIN', None, [], 'k2', None,
+    pytest.param(dict(), [key('k2', replacement_name('ci', 'k0'), 'ADMIN')], 'finish_rotation', 'ADMIN', None, [], 'k2', None,
                  id='finish-without-current'),
-    pytest.param(dict(access='READ'), [key('k1', 'ci'), key('k2', 'ci (replacing k1)', 'WRITE')], 'finish_rotation',
+    pytest.param(dict(access='READ'), [key('k1', 'ci'), key('k2', replacement_name('ci', 'k1'), 'WRITE')], 'finish_rotation',
                  'READ', 'k1', ['k1'], 'k2', None, id='finish-with-explicit-access'),
-    pytest.param(dict(rotate=True), [key('k1', 'ci'), key('k2', 'ci (replacing k1)')], 'finish_rotation', 'READ',
+    pytest.param(dict(rotate=True), [key('k1', 'ci'), key('k2', replacement_name('ci', 'k1'))], 'finish_rotation', 'READ',
                  'k1', ['k1'], 'k2', None, id='finish-instead-of-another-rotation'),
-    pytest.param(dict(max_age_days=30), [key('k1', 'ci', created_at=None), key('k2', 'ci (replacing k1)')],
+    pytest.param(dict(max_age_days=30), [key('k1', 'ci', created_at=None), key('k2', replacement_name('ci', 'k1'))],
                  'finish_rotation', 'READ', 'k1', ['k1'], 'k2', None, id='finish-before-judging-age'),
-    pytest.param(dict(name='new', key_id='k1'), [key('k1', 'old'), key('k2', 'new (replacing k1)', 'WRITE')],
+    pytest.param(dict(name='new', key_id='k1'), [key('k1', 'old'), key('k2', replacement_name('new', 'k1'), 'WRITE')],
                  'finish_rotation', 'WRITE', 'k1', ['k1'], 'k2', None, id='finish-by-key-id'),
     # delete: every holder of the name and every pending replacement
     pytest.param(dict(state='absent'), [key('k1', 'ci'), key('k2', 'other')], 'delete', None, 'k1', ['k1'], None,
                  None, id='delete-one'),
     pytest.param(dict(state='absent'), [key('k1', 'ci'), key('k2', 'ci')], 'delete', None, 'k1', ['k1', 'k2'], None,
                  None, id='delete-all-duplicates'),
-    pytest.param(dict(state='absent'), [key('k1', 'ci'), key('k2', 'ci'), key('k3', 'ci (replacing k1)'),
-                                        key('k4', 'ci (replacing k2)')],
+    pytest.param(dict(state='absent'), [key('k1', 'ci'), key('k2', 'ci'), key('k3', replacement_name('ci', 'k1')),
+                                        key('k4', replacement_name('ci', 'k2'))],
                  'delete', None, 'k1', ['k1', 'k2', 'k3', 'k4'], None, None, id='delete-duplicates-and-replacements'),
-    pytest.param(dict(state='absent'), [key('k2', 'ci (replacing k0)')], 'delete', None, None, ['k2'], None, None,
+    pytest.param(dict(state='absent'), [key('k2', replacement_name('ci', 'k0'))], 'delete', None, None, ['k2'], None, None,
                  id='delete-lone-replacement'),
     pytest.param(dict(state='absent', key_id='k2'), [key('k1', 'ci'), key('k2', 'ci')], 'delete', None, 'k2', ['k2'],
                  None, None, id='delete-by-key-id-spares-the-other'),
@@ -128,7 +131,7 @@ DECIDE_CASES = [
     pytest.param(dict(rotate=True, access='WRITE'), [key('k1', 'ci'), key('k2', 'ci'), key('k3', 'ci')],
                  'refuse', None, None, [], None, "3 live API keys are named 'ci' in repository r1 (ids: k1, k2, k3)",
                  id='refuse-duplicates-rotate'),
-    pytest.param(dict(), [key('k1', 'ci'), key('k2', 'ci'), key('k3', 'ci (replacing k1)')], 'refuse', None, None,
+    pytest.param(dict(), [key('k1', 'ci'), key('k2', 'ci'), key('k3', replacement_name('ci', 'k1'))], 'refuse', None, None,
                  [], None, "2 live API keys are named 'ci'", id='refuse-duplicates-before-finishing'),
     pytest.param(dict(key_id='k9'), [key('k1', 'ci')], 'refuse', None, None, [], None,
                  'no live API key with id k9 in repository r1: omit key_id to create a key by name',
@@ -136,12 +139,12 @@ DECIDE_CASES = [
     pytest.param(dict(name='new', key_id='k1'), [key('k1', 'old'), key('k2', 'new')], 'refuse', None, 'k1', [], None,
                  "cannot rename API key k1 to 'new' in repository r1: live key k2 already has that name",
                  id='refuse-rename-onto-live-name'),
-    pytest.param(dict(), [key('n1', 'ci (replacing k8)'), key('n2', 'ci (replacing k9)')], 'refuse', None, None, [],
+    pytest.param(dict(), [key('n1', replacement_name('ci', 'k8')), key('n2', replacement_name('ci', 'k9'))], 'refuse', None, None, [],
                  None, "2 unfinished rotations of API key 'ci' in repository r1 (ids: n1, n2): delete all but one",
                  id='refuse-several-pending'),
-    pytest.param(dict(), [key('k8', 'ci'), key('n1', 'ci (replacing k8)'), key('n2', 'ci (replacing k9)')], 'refuse',
+    pytest.param(dict(), [key('k8', 'ci'), key('n1', replacement_name('ci', 'k8')), key('n2', replacement_name('ci', 'k9'))], 'refuse',
                  None, 'k8', [], None, '2 unfinished rotations', id='refuse-several-pending-with-current'),
-    pytest.param(dict(), [key('k1', 'ci'), key('n1', 'ci (replacing k9)')], 'refuse', None, 'k1', [], None,
+    pytest.param(dict(), [key('k1', 'ci'), key('n1', replacement_name('ci', 'k9'))], 'refuse', None, 'k1', [], None,
                  "API key k1 is named 'ci', but the unfinished rotation n1 replaces key k9: delete one of them",
                  id='refuse-mismatched-old-id'),
     pytest.param(dict(max_age_days=30), [key('k1', 'ci', created_at=None)], 'refuse', None, 'k1', [], None,
@@ -156,7 +159,7 @@ DECIDE_CASES = [
                  None, "cannot rename API key k1 to 'b' in repository r1: live key k2 already has that name",
                  id='refuse-rotate-rename-onto-live-name'),
     # An unknown key_id is refused before a pending rotation of the name is looked at.
-    pytest.param(dict(key_id='k9'), [key('n1', 'ci (replacing k3)')], 'refuse', None, None, [], None,
+    pytest.param(dict(key_id='k9'), [key('n1', replacement_name('ci', 'k3'))], 'refuse', None, None, [], None,
                  'no live API key with id k9 in repository r1', id='refuse-unknown-key-id-beside-pending'),
 ]
 
@@ -180,7 +183,7 @@ class TestDecide:
 
     @pytest.mark.parametrize('fields', [dict(access='WRITE'), dict(rotate=True), dict(state='absent')])
     def test_decide_does_not_change_its_inputs(self, fields):
-        live = [key('k1', 'ci'), key('k2', 'ci (replacing k1)'), key('k3', 'other')]
+        live = [key('k1', 'ci'), key('k2', replacement_name('ci', 'k1')), key('k3', 'other')]
         declared = entry(**fields)
         snapshot = (repr(live), repr(declared))
         reconcile.decide(declared, live, NOW)
@@ -200,8 +203,8 @@ def summary(decisions):
     return [(d.action, d.repo_id, d.name, d.current['id'], ids(d.doomed)) for d in decisions]
 
 
-EXCLUSIVE_LIVE = [key('k1', 'keep'), key('k2', 'guard'), key('k3', 'stray'), key('k4', 'keep (replacing k1)'),
-                  key('k5', 'gone (replacing k0)'), key('k6', 'oldname'), key('k7', 'twin'), key('k8', 'twin')]
+EXCLUSIVE_LIVE = [key('k1', 'keep'), key('k2', 'guard'), key('k3', 'stray'), key('k4', replacement_name('keep', 'k1')),
+                  key('k5', replacement_name('gone', 'k0')), key('k6', 'oldname'), key('k7', 'twin'), key('k8', 'twin')]
 
 
 def declared(**fields):
@@ -333,7 +336,7 @@ class TestValidateEntries:
         pytest.param([ok(), ok(repo_id='r2')], id='same-name-other-repo'),
         pytest.param([ok(), ok(repo_id=None, repo_name='backups')], id='repo-id-and-repo-name-checked-after-resolving'),
         pytest.param([ok(key_id='k1'), ok(repo_id='r2', name='b', key_id='k1')], id='same-key-id-other-repo'),
-        pytest.param([ok(name='a'), ok(name='a (replacing k1)')], id='marker-name-is-another-name'),
+        pytest.param([ok(name='a'), ok(name=replacement_name('a', 'k1'))], id='marker-name-is-another-name'),
     ])
     def test_not_duplicates(self, entries):
         assert len(reconcile.validate_entries(entries)) == 2
@@ -381,20 +384,28 @@ class TestCreatedAt:
 
 class TestMarker:
     @pytest.mark.parametrize('value, expected', [
-        ('ci (replacing k1)', ('ci', 'k1')),
-        ('my key (replacing 5d0f-4c8e)', ('my key', '5d0f-4c8e')),
-        ('a (replacing k1) (replacing k2)', ('a (replacing k1)', 'k2')),
+        (replacement_name('ci', 'k1'), ('ci', 'k1')),
+        (replacement_name('my key', '5d0f-4c8e'), ('my key', '5d0f-4c8e')),
+        (replacement_name(replacement_name('a', 'k1'), 'k2'), (replacement_name('a', 'k1'), 'k2')),
+        # What a user may call a key: looks like a marker, but has no check or a wrong one.
+        ('ci (replacing k1)', None),
+        ('ci (replacing k1 #00000000)', None),
+        (replacement_name('ci', 'k1').replace('ci', 'cj', 1), None),
+        (replacement_name('ci', 'k1').replace('k1', 'k2'), None),
         ('ci (replacing)', None),
-        ('ci(replacing k1)', None),
-        ('ci (replacing k1) ', None),
-        ('ci (replacing k(1))', None),
+        (replacement_name('ci', 'k1') + ' ', None),
         ('ci', None), ('', None), (None, None),
     ])
     def test_parse_marker(self, value, expected):
         assert reconcile.parse_marker(value) == expected
 
+    def test_marker_format_is_pinned(self):
+        # Interrupted rotations are recognised across versions by this exact shape.
+        assert re.match(r'^ci \(replacing k1 #[0-9a-f]{8}\)$', replacement_name('ci', 'k1'))
+        assert replacement_name('ci', 'k1') != replacement_name('ci', 'k2')
+
     def test_round_trip(self):
-        assert reconcile.replacement_name('ci', 'k1') == 'ci (replacing k1)'
+        assert reconcile.replacement_name('ci', 'k1') == replacement_name('ci', 'k1')
         assert reconcile.parse_marker(reconcile.replacement_name('a b', 'x-1')) == ('a b', 'x-1')
 
     def test_pending_replacements(self):

@@ -12,6 +12,7 @@ import pytest
 
 from ansible_collections.flashback.platform.plugins.module_utils import errors, runner
 from ansible_collections.flashback.platform.plugins.modules import flashback_repo_apikey as module_under_test
+from ansible_collections.flashback.platform.plugins.module_utils.reconcile import replacement_name
 
 
 def view(raw, repo_id='r1'):
@@ -199,7 +200,7 @@ class TestRunRotation:
 
     def test_rerun_finishes_an_interrupted_rotation_without_a_new_key(self, fake_api, make_module):
         fake_api.add_key('r1', 'ci')
-        fake_api.add_key('r1', 'ci (replacing k1)')
+        fake_api.add_key('r1', replacement_name('ci', 'k1'))
         result = module_under_test.run(make_module(repo_id='r1', name='ci', rotate=True), fake_api)
         assert result['changed'] is True and 'secret' not in result
         assert result['apikey']['id'] == 'k2' and result['replaced']['id'] == 'k1'
@@ -207,7 +208,7 @@ class TestRunRotation:
 
     def test_absent_removes_pending_replacements_too(self, fake_api, make_module):
         fake_api.add_key('r1', 'ci')
-        fake_api.add_key('r1', 'ci (replacing k1)')
+        fake_api.add_key('r1', replacement_name('ci', 'k1'))
         result = module_under_test.run(make_module(repo_id='r1', name='ci', state='absent'), fake_api)
         assert result == dict(changed=True, apikey={})
         assert fake_api.keys['r1'] == []

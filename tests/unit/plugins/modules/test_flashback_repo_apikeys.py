@@ -13,6 +13,7 @@ import pytest
 from ansible_collections.flashback.platform.plugins.module_utils import converge, errors, runner
 from ansible_collections.flashback.platform.plugins.modules import flashback_repo_apikey_plan as plan_module
 from ansible_collections.flashback.platform.plugins.modules import flashback_repo_apikeys as module_under_test
+from ansible_collections.flashback.platform.plugins.module_utils.reconcile import replacement_name
 
 RETURNED = {'changed', 'changes', 'results', 'new_secrets', 'failures'}
 # FakeApi keys are created at 2026-11-27T10:00:0N.
@@ -89,7 +90,7 @@ class TestRun:
         entries = [dict(repo_id='r1', name='ci', rotate=True)]
         first = module_under_test.run(set_module(entries, retire_old_keys=False), fake_api)
         assert first['results'][0]['pending_rotation'] is True
-        assert [(k['id'], k['name']) for k in fake_api.keys['r1']] == [('k1', 'ci'), ('k2', 'ci (replacing k1)')]
+        assert [(k['id'], k['name']) for k in fake_api.keys['r1']] == [('k1', 'ci'), ('k2', replacement_name('ci', 'k1'))]
         second = module_under_test.run(set_module(entries), fake_api)
         assert [c['action'] for c in second['changes']] == ['finish_rotation'] and second['new_secrets'] == []
         assert [(k['id'], k['name']) for k in fake_api.keys['r1']] == [('k2', 'ci')]
@@ -168,11 +169,25 @@ class TestMain:
     def test_failure_still_returns_the_secrets(self, module_args, capsys, client):
         client.failures[('POST', '/repo/r2/apikey')] = errors.BadRequestError('rejected', 400)
         out = self.run_main(module_under_test, module_args, capsys, dict(
-            api_token='unit-test-token', apikeys=[dict(repo_id='r1', name='a'), dict(repo_id='r2', name='b')]))
+            api_token='unit-test-token', apikeys=[dict(repo_id='r1', name='a'), dict(repo_id='r2', name='b')],
+            _ansible_no_log=True))
         assert out['failed'] is True
         assert out['msg'] == ("1 of 2 changes failed (the changes made and new secrets are in this result): "
                               "entry 2 (name 'b'): rejected")
         assert [s['secret'] for s in out['new_secrets']] == ['plain-secret-k1']
+
+    def test_failure_without_no_log_is_ok_with_warnings_and_the_secrets(self, module_args, capsys, client):
+        # Failed results are printed at every verbosity: without no_log the failure is a warning instead.
+        client.failures[('POST', '/repo/r2/apikey')] = errors.BadRequestError('rejected', 400)
+        out = self.run_main(module_under_test, module_args, capsys, dict(
+            api_token='unit-test-token', apikeys=[dict(repo_id='r1', name='a'), dict(repo_id='r2', name='b')]))
+        assert 'failed' not in out and out['changed'] is True
+        assert out['failures'] == ["entry 2 (name 'b'): rejected"]
+        assert [s['secret'] for s in out['new_secrets']] == ['plain-secret-k1']
+        warnings = str(out['warnings'])  # strings before ansible-core 2.19, structured events since
+        assert "entry 2 (name 'b'): rejected" in warnings
+        assert 'set no_log: true' in warnings
+        assert 'plain-secret' not in warnings
 
     @pytest.mark.parametrize('args, fragment', [
         (dict(), 'missing required arguments: apikeys'),

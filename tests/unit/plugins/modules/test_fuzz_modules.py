@@ -23,6 +23,7 @@ from ansible_collections.flashback.platform.plugins.modules import (
     flashback_repo_apikey_plan,
     flashback_repo_apikeys,
 )
+from ansible_collections.flashback.platform.plugins.module_utils.reconcile import replacement_name
 
 FUZZ_EXAMPLES = 200
 TOKEN = 'fuzz-module-token'
@@ -36,7 +37,7 @@ def not_infinity(text):
 
 anything = (st.none() | st.booleans() | st.integers(-5, 400) | st.text(max_size=12).filter(not_infinity)
             | st.lists(st.text(max_size=5), max_size=3))
-names = st.sampled_from(['ci', 'ingest', 'ci (replacing k1)', '']) | st.text(max_size=8)
+names = st.sampled_from(['ci', 'ingest', replacement_name('ci', 'k1'), '']) | st.text(max_size=8)
 common = {
     'api_token': st.just(TOKEN) | anything,
     'api_url': st.sampled_from(['https://backend.flashback.tech', 'http://10.0.0.1', 'ftp://x', '']) | anything,
@@ -75,7 +76,7 @@ set_params = st.fixed_dictionaries({}, optional=dict(common, **{
 def run_main(module, args, monkeypatch, capsys, fake_api_factory, module_args):
     api = fake_api_factory()
     api.add_key('r1', 'ci')
-    api.add_key('r1', 'ci (replacing k1)')
+    api.add_key('r1', replacement_name('ci', 'k1'))
     api.add_key('r2', 'dup')
     api.add_key('r2', 'dup')
     monkeypatch.setattr(runner.client_module, 'FlashbackClient', lambda **kwargs: api)

@@ -1,0 +1,101 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""runner.run_module: how results and failures that carry a one-time secret leave the module."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.flashback.platform.plugins.module_utils import runner
+from ansible_collections.flashback.platform.plugins.module_utils.errors import FlashbackError
+
+
+class Exited(Exception):
+    pass
+
+
+class RecordingModule(object):
+    """What run_module uses of AnsibleModule; exit_json/fail_json record and stop, as the real ones do."""
+
+    def __init__(self, no_log):
+        self.no_log = no_log
+        self.warnings = []
+        self.exited = None
+
+    def warn(self, message):
+        self.warnings.append(message)
+
+    def exit_json(self, **kwargs):
+        self.exited = ('exit', kwargs)
+        raise Exited()
+
+    def fail_json(self, **kwargs):
+        self.exited = ('fail', kwargs)
+        raise Exited()
+
+
+@pytest.fixture(autouse=True)
+def no_client(monkeypatch):
+    monkeypatch.setattr(runner, 'client_from_module', lambda module: object())
+
+
+def run(no_log, outcome):
+    module = RecordingModule(no_log)
+
+    def body(module, client):
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    with pytest.raises(Exited):
+        runner.run_module(module, body)
+    return module
+
+
+ROTATION_FAILED = FlashbackError('rotating API key ci ... did not finish', changed=True, secret='s3cr3t',
+                                 apikey=dict(id='k2'))
+
+
+class TestSecretResults:
+    def test_secret_without_no_log_warns_naming_the_fix(self):
+        module = run(False, dict(changed=True, secret='s3cr3t'))
+        assert module.exited == ('exit', dict(changed=True, secret='s3cr3t'))
+        assert module.warnings == [runner.NO_LOG_WARNING]
+        assert 'set no_log: true' in runner.NO_LOG_WARNING
+
+    def test_new_secrets_without_no_log_warn_too(self):
+        module = run(False, dict(changed=True, new_secrets=[dict(secret='s3cr3t')]))
+        assert module.warnings == [runner.NO_LOG_WARNING]
+
+    @pytest.mark.parametrize('result', [dict(changed=True, secret='s3cr3t'), dict(changed=False, new_secrets=[])])
+    def test_no_warning_with_no_log_or_without_secret(self, result):
+        assert run(True, result).warnings == []
+        assert run(False, dict(changed=False, new_secrets=[])).warnings == []
+
+
+class TestFailuresWithSecrets:
+    def test_with_no_log_the_task_fails_and_still_hands_over_the_secret(self):
+        module = run(True, ROTATION_FAILED)
+        assert module.exited[0] == 'fail'
+        assert module.exited[1]['secret'] == 's3cr3t'
+        assert module.warnings == []
+
+    def test_without_no_log_it_is_ok_changed_with_the_failure_as_warning(self):
+        # A failed result is printed at every verbosity: the secret must not reach it, and must not be lost.
+        module = run(False, ROTATION_FAILED)
+        kind, result = module.exited
+        assert kind == 'exit'
+        assert result['changed'] is True and result['secret'] == 's3cr3t'
+        assert 'msg' not in result
+        assert module.warnings[0].startswith('not finished, rerun to finish')
+        assert 'did not finish' in module.warnings[0]
+        assert 's3cr3t' not in ' '.join(module.warnings)
+        assert module.warnings[1] == runner.NO_LOG_WARNING
+
+    def test_failure_without_secret_fails_either_way(self):
+        for no_log in (True, False):
+            module = run(no_log, FlashbackError('authentication failed', status=401))
+            assert module.exited == ('fail', dict(msg='authentication failed', status=401))
