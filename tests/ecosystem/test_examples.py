@@ -7,7 +7,8 @@ Collected examples:
   tasks that uses the collection (run as the tasks of one play on localhost). Other YAML blocks (option
   snippets, extra variables) are not collected.
 
-Each example runs with ansible-playbook, against the installed build of the collection, on a fresh
+Each example runs with ansible-playbook -v (every task result shown), and fails if the token or any
+secret the emulator issued appears in the output: the leak audit of the documented examples. It runs against the installed build of the collection, on a fresh
 emulator. The harness changes only what has to point elsewhere here, and prints every change it makes
 (see the test output with -v, and tests/ecosystem/README.md):
 - ``api_url`` wherever it is set (task options, module_defaults) -> the emulator's URL; the environment
@@ -202,7 +203,8 @@ def test_example_runs(name, kind, text, emulator, installed_collection, tmp_path
 
     env = ansible_env(tmp_path, FLASHBACK_API_URL=emulator.url)
     inventory = write_inventory(tmp_path / 'inventory.ini')
-    result = run(['ansible-playbook', '-i', inventory, '-e', '@%s' % (tmp_path / 'vars.json'), playbook],
+    # At -v, which prints every task result (a superset of the default output): the leak audit of the examples.
+    result = run(['ansible-playbook', '-v', '-i', inventory, '-e', '@%s' % (tmp_path / 'vars.json'), playbook],
                  env=env, cwd=tmp_path)
     output = result.stdout + result.stderr
     assert result.returncode == 0, '%s failed:\n%s' % (name, output)
@@ -210,6 +212,9 @@ def test_example_runs(name, kind, text, emulator, installed_collection, tmp_path
     assert recap and recap.group(2) == '0' and recap.group(3) == '0', output
     assert int(recap.group(1)) > 0, 'no task ran:\n' + output
     assert ADMIN_TOKEN not in output, 'the token appears in the output of %s' % name
+    leaked = [secret for secret in emulator.backend.issued_secrets() if secret in output]
+    assert not leaked, '%s prints %d one-time secret(s) at -v: set no_log: true on the tasks that return them' % (
+        name, len(leaked))
     if 'check' in pre:
         pre['check'](emulator, sandbox)
 
