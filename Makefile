@@ -30,7 +30,7 @@ MAKE_TREE := $(PY) scripts/make_tree.py . $(TREE)
 CHECK_SKIPS := $(PY) $(CURDIR)/scripts/check_skips.py
 WITH_EMULATOR := $(PY) $(CURDIR)/scripts/with_emulator.py
 DEMO_PLAYBOOK := ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) ansible-playbook -i demo/inventory.ini \
-	-e @$(DEMO_VARS) demo/playbook.yml
+	-e @$(DEMO_VARS) -e flashback_demo_emulator=true demo/playbook.yml
 # Ecosystem stages: pytest files in tests/ecosystem/ (its README.md says what each proves).
 ECOSYSTEM := $(PY) -m pytest -p no:cacheprovider -v --tb=short
 TEST_STAGES := venv lint sanity units integration examples awx ee galaxy-importer matrix-ci

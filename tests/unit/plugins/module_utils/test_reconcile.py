@@ -37,6 +37,8 @@ def ids(keys):
     return [k['id'] for k in keys]
 
 
+NOT_AN_ID = 'it holds characters other than letters, digits, ".", "_", "~" and "-", or starts with "."'
+
 # Columns: the entry's fields, the live keys, then what the Decision must say:
 # action, access, id of current, ids of doomed, id of replacement, a fragment of reason (None: no reason).
 DECIDE_CASES = [
@@ -293,6 +295,14 @@ class TestValidateEntries:
         pytest.param([ok(key_id='')], None, "entry 1 (name 'a') has an empty key_id; give a value or leave it out",
                      id='empty-key-id'),
         pytest.param([dict(repo_id='r1')], None, 'entry 1 needs a name', id='no-name'),
+        pytest.param([ok(repo_id='..')], None, "entry 1 (name 'a') has repo_id '..', which cannot be an id: " + NOT_AN_ID,
+                     id='dot-dot-repo'),
+        pytest.param([ok(key_id='.')], None, "entry 1 (name 'a') has key_id '.', which cannot be an id: " + NOT_AN_ID,
+                     id='dot-key-id'),
+        pytest.param([ok(repo_id='r1/apikey')], None,
+                     "entry 1 (name 'a') has repo_id 'r1/apikey', which cannot be an id: " + NOT_AN_ID, id='slash'),
+        pytest.param([ok(key_id='k' * 129)], None, "entry 1 (name 'a') has key_id %r, which cannot be an id: it is "
+                     'longer than 128 characters' % ('k' * 129), id='long-id'),
         pytest.param([dict(name='a')], None, "entry 1 (name 'a') needs exactly one of repo_id and repo_name",
                      id='no-repo'),
         pytest.param([ok(repo_name='b')], None, "entry 1 (name 'a') needs exactly one of repo_id and repo_name",
