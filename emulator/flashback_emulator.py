@@ -271,7 +271,7 @@ _FAULT_PARAMS: dict[str, dict[str, Any]] = {
     "drop_before": {},
     "drop_after": {},
     "slow": {"delay": 2.0},
-    "raw": {"status": 502, "content_type": "text/html", "body": _GATEWAY_PAGE, "act": False},
+    "raw": {"status": 502, "content_type": "text/html", "body": _GATEWAY_PAGE, "act": False, "location": ""},
 }
 _FAULT_METHODS = ("GET", "POST", "PUT", "DELETE", "*")
 
@@ -287,6 +287,7 @@ _PARAM_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "content_type": (lambda v: isinstance(v, str), "a string"),
     "body": (lambda v: isinstance(v, str), "a string"),
     "act": (lambda v: isinstance(v, bool), "a boolean"),
+    "location": (lambda v: isinstance(v, str) and "\r" not in v and "\n" not in v, "a string without line breaks"),
 }
 
 
@@ -367,7 +368,9 @@ class Fault:
         if self.action in ("drop_before", "drop_after"):
             return None
         if self.action == "raw":
-            return Response(self.params["status"], self.params["body"].encode(), self.params["content_type"])
+            location = self.params["location"]
+            return Response(self.params["status"], self.params["body"].encode(), self.params["content_type"],
+                            (("Location", location),) if location else ())
         status = self.params["status"]
         headers = (("Retry-After", str(self.params["retry_after"])),) if status == 429 else ()
         return _json_response(status, {"success": False, "message": "injected fault"}, headers)

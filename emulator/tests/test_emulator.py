@@ -416,6 +416,14 @@ def test_raw_fault_can_act_first(api, emulator, control):
     assert len(emulator.state()["keys"]) == 1
 
 
+def test_raw_fault_can_answer_a_redirect(api, emulator, control):
+    target = emulator.url + "/repo/r1/apikey"
+    add_fault(control, method="POST", action="raw", status=307, body="", location=target)
+    response = api("POST", "/repo/r1/apikey", json=NEW_KEY, allow_redirects=False)
+    assert (response.status_code, response.headers["Location"]) == (307, target)
+    assert emulator.state()["keys"] == []
+
+
 def test_faults_match_method_and_path_and_are_consumed_in_order(api, control):
     add_fault(control, method="PUT", action="status", status=500)  # never matches a GET
     add_fault(control, method="GET", path=r"^/repo/r2/", action="status", status=503)
@@ -445,6 +453,7 @@ def test_faults_can_be_listed_and_cleared(api, control):
     {"action": "slow", "delay": -1},
     {"action": "drop_before", "status": 500},  # parameter of another action
     {"action": "raw", "act": "yes"},
+    {"action": "raw", "location": "http://x/\r\nSet-Cookie: a=b"},
 ])
 def test_invalid_fault_specs_are_400(control, spec):
     response = control("POST", "/faults", json=spec)

@@ -56,6 +56,13 @@ options:
           - Replace the key when its C(createdAt) is more than this many days ago. Overrides O(max_age_days).
           - Only with V(present); excludes O(apikeys[].rotate).
         type: int
+      retire_after_days:
+        description:
+          - Grace period of a rotation of this key. V(0) deletes the old key at once. V(N) keeps it valid, renamed to
+            C(<name> (retiring after YYYY-MM-DD)) plus a check digest, the date N days from the rotation (UTC); every
+            run before that date leaves it alone, the first run on or after it deletes it (one C(DELETE)).
+          - Overrides O(retire_after_days). Only with V(present).
+        type: int
   exclusive:
     description:
       - Also delete the live keys of each repository named in O(apikeys) that are not declared there.
@@ -71,6 +78,15 @@ options:
   max_age_days:
     description:
       - Default for O(apikeys[].max_age_days) of the present entries that set neither it nor O(apikeys[].rotate).
+    type: int
+  retire_after_days:
+    description:
+      - Default for O(apikeys[].retire_after_days) of the present entries that do not set it. Unset, V(0).
+    type: int
+  warn_before_days:
+    description:
+      - Report in RV(due_soon) (and as warnings) the declared keys with O(apikeys[].max_age_days) (or O(max_age_days))
+        that are due for rotation within this many days.
     type: int
   concurrency:
     description:

@@ -51,7 +51,8 @@ options:
         503 or 504, a dropped connection or a timeout, with jittered exponential backoff (capped at 10 seconds).
       - Only reads, updates and deletes are retried on all of these. A create is retried by the client only after a
         429, which means the server refused it; after any other failure the module lists the keys, deletes a key the
-        failed create may have made (its secret was lost) and creates again, at most three times.
+        failed create may have made (its secret was lost) and creates again, up to O(max_retries) more times with
+        the same jittered backoff.
       - V(0) disables retries.
     type: int
     default: 3

@@ -16,8 +16,10 @@ __metaclass__ = type
 
 import time
 
+from ansible.module_utils.api import generate_jittered_backoff
 from ansible.module_utils.six.moves.urllib.parse import quote
 
+from ansible_collections.flashback.platform.plugins.module_utils.client import BACKOFF_BASE, BACKOFF_CAP
 from ansible_collections.flashback.platform.plugins.module_utils.errors import (
     ConnectionFailedError,
     FlashbackError,
@@ -27,10 +29,11 @@ from ansible_collections.flashback.platform.plugins.module_utils.errors import (
     ResourceError,
     ServerError,
 )
+from ansible_collections.flashback.platform.plugins.module_utils.reconcile import id_problem
 
-# Failures after which a POST may or may not have created the key.
+# Failures after which a POST may or may not have created the key. A redirect (RedirectError) is not one:
+# the client does not follow it, so the server answered without creating anything.
 AMBIGUOUS_CREATE_ERRORS = (ServerError, ConnectionFailedError, RequestTimeoutError, MalformedResponseError)
-MAX_CREATE_ATTEMPTS = 3
 ORPHAN_POLL_INTERVAL = 0.5
 # time.monotonic is missing on Python 2.7, which ansible-core 2.16 still supports on targets.
 MONOTONIC = getattr(time, 'monotonic', time.time)
@@ -42,6 +45,12 @@ def _segment(value):
 
 
 def keys_path(repo_id, key_id=None):
+    # Ids are checked where they come in (options, API answers); this is the last line before a URL.
+    for what, value in (('repository', repo_id), ('API key', key_id)):
+        problem = value is not None and id_problem(value)
+        if problem:
+            raise ResourceError('refusing to put the %s id into a URL because %s: nothing was sent; check repo_id '
+                                'and key_id' % (what, problem))
     path = '/repo/%s/apikey' % _segment(repo_id)
     if key_id is not None:
         path += '/%s' % _segment(key_id)
@@ -64,10 +73,20 @@ def _list_field(body, field, what):
     return items
 
 
+def _id_field(obj, what):
+    value = _text_field(obj, 'id', what)
+    problem = id_problem(value)
+    if problem:
+        # Not echoed: the value came from the server and may hold anything, line breaks included.
+        raise MalformedResponseError('the Flashback API returned %s with an unusable id (%s): such an id is never '
+                                     'put into a URL; check api_url, or report it to Flashback' % (what, problem))
+    return value
+
+
 def normalize_key(raw, repo_id):
     """The module's view of one API key; never carries a secret."""
     return dict(
-        id=_text_field(raw, 'id', 'an API key'),
+        id=_id_field(raw, 'an API key'),
         name=_text_field(raw, 'name', 'an API key'),
         access=_text_field(raw, 'accessType', 'an API key'),
         key=_text_field(raw, 'key', 'an API key', required=False),
@@ -82,9 +101,14 @@ def planned_key(repo_id, name, access):
 
 
 def list_repos(client):
-    body = client.request('GET', '/repo', context='the repository list')
+    try:
+        body = client.request('GET', '/repo', context='the repository list')
+    except NotFoundError as exc:
+        # The API always has the list: a 404 means api_url points elsewhere (often an extra path prefix).
+        raise NotFoundError('the repository list not found (GET /repo answered HTTP 404): check that api_url '
+                            'points at the Flashback API (no extra path)', exc.status)
     repos = _list_field(body, 'repos', 'GET /repo')
-    return [dict(id=_text_field(repo, 'id', 'a repository'), name=repo.get('name')) for repo in repos]
+    return [dict(id=_id_field(repo, 'a repository'), name=repo.get('name')) for repo in repos]
 
 
 def resolve_repo_id(client, repo_id=None, repo_name=None):
@@ -134,12 +158,17 @@ def select_key(keys, repo_id, name, key_id=None):
 class ApiKeys(object):
     """Writes to one repository's keys; in check mode it predicts and sends nothing."""
 
-    def __init__(self, client, repo_id, check_mode=False, clock=MONOTONIC, sleep=time.sleep):
+    def __init__(self, client, repo_id, check_mode=False, clock=MONOTONIC, sleep=None):
         self.client = client
         self.repo_id = repo_id
         self.check_mode = check_mode
         self.clock = clock
-        self.sleep = sleep
+        self._sleep = sleep
+
+    def sleep(self, seconds):
+        # The client's own sleep unless given one: tests that give the client a sleep that does not wait
+        # get fast create retries too.
+        (self._sleep or self.client.sleep)(seconds)
 
     def list(self):
         return list_keys(self.client, self.repo_id)
@@ -150,26 +179,36 @@ class ApiKeys(object):
         ``known_ids`` are the ids of the keys listed before. A create that fails ambiguously
         (5xx, dropped connection, timeout, unreadable answer) may still have made a key whose
         secret nobody received: such an orphan (a key with this name and an unknown id) is
-        deleted and the create tried again, a bounded number of times. A 429 is retried by the
-        client, since the server refused before acting.
+        deleted and the create tried again, up to the client's ``max_retries`` times, with the
+        client's jittered backoff in between. A 429 is retried by the client, since the server
+        refused before acting.
         """
         if self.check_mode:
             return planned_key(self.repo_id, name, access), None
         known_ids = set(known_ids)
         failures = []
-        for dummy in range(MAX_CREATE_ATTEMPTS):
+        delays = None
+        while True:
             try:
                 return self._post(name, access)
             except AMBIGUOUS_CREATE_ERRORS as exc:
                 failures.append(exc.message)
                 self._remove_orphans(name, known_ids, exc)
-        raise ResourceError('creating API key %r in repository %s failed %d times, each time with nothing left '
-                            'behind; last error: %s' % (name, self.repo_id, len(failures), failures[-1]))
+            if delays is None:  # the same budget and backoff as the client's retries of one request
+                delays = generate_jittered_backoff(retries=self.client.max_retries, delay_base=BACKOFF_BASE,
+                                                   delay_threshold=BACKOFF_CAP)
+            delay = next(delays, None)
+            if delay is None:
+                break
+            self.sleep(delay)
+        attempts = 'once,' if len(failures) == 1 else '%d times, each time' % len(failures)
+        raise ResourceError('creating API key %r in repository %s failed %s with nothing left behind; last error: %s'
+                            % (name, self.repo_id, attempts, failures[-1]))
 
     def _post(self, name, access):
         body = self.client.request('POST', keys_path(self.repo_id), payload=dict(name=name, accessType=access),
                                    context=repo_context(self.repo_id))
-        key_id = _text_field(body, 'id', 'the created API key')
+        key_id = _id_field(body, 'the created API key')
         secret = body.get('secret')
         if not isinstance(secret, str) or not secret:
             raise MalformedResponseError('the Flashback API created key %s without returning its secret' % key_id)

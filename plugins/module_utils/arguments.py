@@ -11,6 +11,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
+
 from ansible.module_utils.basic import env_fallback
 from ansible.module_utils.six.moves.urllib.parse import urlparse
 
@@ -44,6 +46,8 @@ APIKEY_SET_SPEC = dict(
     exclusive=dict(type='bool', default=False),
     protected=dict(type='list', elements='str', default=[]),
     max_age_days=dict(type='int'),
+    retire_after_days=dict(type='int'),
+    warn_before_days=dict(type='int'),
     concurrency=dict(type='int', default=DEFAULT_CONCURRENCY),
 )
 
@@ -77,14 +81,27 @@ def connection_warnings(params):
 
 
 def validated_connection(params):
-    """Check the connection options that argument_spec cannot express."""
+    """Check the connection options that argument_spec cannot express. Messages never echo the token or
+    anything of api_url (it may hold credentials)."""
     if not params.get('api_token'):
         raise ConfigurationError('no API token: set api_token (or access_token) or the FLASHBACK_API_TOKEN '
                                  'environment variable')
+    for option in ('api_url', 'ca_path'):
+        # An explicit empty string (often a variable that rendered empty) would not fall back to the default.
+        if params.get(option) == '':
+            raise ConfigurationError('%s is an empty string: give a value or leave it out' % option)
     url = urlparse(params['api_url'] or '')
     if url.scheme not in ('http', 'https') or not url.netloc:
         raise ConfigurationError('api_url must be an http:// or https:// URL, for example %s'
                                  % client_module.DEFAULT_API_URL)
+    if '@' in url.netloc:
+        raise ConfigurationError('api_url must not hold credentials (user:password@): remove them; the API '
+                                 'authenticates with api_token only')
+    client_module.check_token(params['api_token'])
+    ca_path = params.get('ca_path')
+    if ca_path and params['validate_certs'] and not os.path.isfile(ca_path):
+        raise ConfigurationError('ca_path %s does not exist or is not a file: give the path of the PEM file of the '
+                                 'CA bundle' % ca_path)
     if params['timeout'] <= 0:
         raise ConfigurationError('timeout must be a positive number of seconds')
     if params['max_retries'] < 0:

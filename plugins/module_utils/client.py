@@ -9,20 +9,24 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
+import ssl
 import threading
 import time
 import traceback
 
 from ansible.module_utils.api import generate_jittered_backoff
+from ansible.module_utils.six.moves.urllib.parse import urlsplit
 
 from ansible_collections.flashback.platform.plugins.module_utils.errors import (
     AuthenticationError,
     BadRequestError,
+    ConfigurationError,
     ConnectionFailedError,
     MalformedResponseError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
+    RedirectError,
     RequestTimeoutError,
     ServerError,
     TLSError,
@@ -31,11 +35,14 @@ from ansible_collections.flashback.platform.plugins.module_utils.errors import (
 
 try:
     import requests
+    import requests.auth
     HAS_REQUESTS = True
     REQUESTS_IMPORT_ERROR = None
+    _AuthBase = requests.auth.AuthBase
 except ImportError:  # pragma: no cover - exercised only where requests is missing
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
+    _AuthBase = object
 
 # Kept equal to galaxy.yml's version (a unit test checks it).
 COLLECTION_VERSION = '0.2.0'
@@ -61,6 +68,47 @@ IDEMPOTENT_METHODS = frozenset(['GET', 'PUT', 'DELETE'])
 MAX_SERVER_MESSAGE = 200
 # Connections kept per host: enough for converge's largest thread pool.
 POOL_SIZE = 16
+
+# A header value is sent as latin-1 and ends at a line break; a bearer token is printable ASCII without spaces.
+_HEADER_SAFE_TOKEN = re.compile(r'^[\x21-\x7e]+\Z')
+# OpenSSL's reasons when an https:// client gets a plain-HTTP answer (the last ones from OpenSSL 3.2 on).
+_NOT_TLS_REASONS = frozenset(['WRONG_VERSION_NUMBER', 'UNKNOWN_PROTOCOL', 'PACKET_LENGTH_TOO_LONG',
+                              'RECORD_LAYER_FAILURE', 'HTTP_REQUEST'])
+# X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH
+_NAME_MISMATCH_CODES = frozenset([62, 64])
+_SAFE_HOST = re.compile(r'^[A-Za-z0-9.:_\[\]-]{1,253}\Z')
+
+
+def check_token(token):
+    """Refuse a token that an ``Authorization`` header cannot carry, without echoing it."""
+    if not isinstance(token, str) or not _HEADER_SAFE_TOKEN.match(token):
+        raise ConfigurationError(
+            'api_token contains a newline, space or other character an HTTP header cannot carry: set the token '
+            'exactly as issued (a trailing newline from a file or a command is the usual cause)')
+
+
+def shown_url(url):
+    """``url`` as messages may show it: scheme, host, port and path; never user:password@, a query or a fragment."""
+    parts = urlsplit(url)
+    return '%s://%s%s' % (parts.scheme, parts.netloc.rpartition('@')[2], parts.path)
+
+
+class BearerAuth(_AuthBase):
+    """Sets ``Authorization: Bearer <token>`` on every request.
+
+    Set as the session's auth rather than as a default header: requests looks up ~/.netrc (or $NETRC) for
+    any request without auth and its credentials would replace the header.
+    """
+
+    def __init__(self, token):
+        self._header = 'Bearer %s' % token
+
+    def __call__(self, request):
+        request.headers['Authorization'] = self._header
+        return request
+
+    def __repr__(self):
+        return 'BearerAuth(<hidden>)'
 
 
 def server_message(body):
@@ -88,6 +136,37 @@ def transport_reason(exc):
     return type(exc).__name__
 
 
+def _ssl_cause(exc):
+    """The ``ssl.SSLError`` behind a requests exception (wrapped in urllib3's errors), or None."""
+    pending, seen = [exc], set()
+    while pending:
+        current = pending.pop()
+        if isinstance(current, ssl.SSLError):
+            return current
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        linked = [getattr(current, 'reason', None), current.__cause__, current.__context__] + list(current.args)
+        pending.extend(item for item in linked if isinstance(item, BaseException))
+    return None
+
+
+def redirect_target(location):
+    """Where a redirect points, for a message: the host only (the URL may carry credentials or a token)."""
+    if not location:
+        return 'without a Location'
+    try:
+        parts = urlsplit(location)
+        host = parts.hostname
+    except ValueError:
+        return 'to an unreadable location'
+    if not parts.netloc:
+        return 'to another path on the same server'
+    if host is None or not _SAFE_HOST.match(host):
+        return 'to an unreadable location'
+    return 'to %s' % host
+
+
 def parse_retry_after(value):
     """Seconds from a Retry-After header (delta-seconds form), capped; None if unusable."""
     try:
@@ -108,7 +187,14 @@ class FlashbackClient(object):
 
     def __init__(self, api_url, api_token, validate_certs=True, ca_path=None,
                  timeout=DEFAULT_TIMEOUT, max_retries=DEFAULT_MAX_RETRIES, sleep=time.sleep):
+        check_token(api_token)
         self.api_url = api_url.rstrip('/')
+        # Messages name the server without any user:password@ the URL may hold.
+        self._shown_url = shown_url(self.api_url)
+        parts = urlsplit(self.api_url)
+        self._server = parts.netloc.rpartition('@')[2]
+        self._hostname = parts.hostname or self._server
+        self._ca_path = ca_path if (validate_certs and ca_path) else None
         self.timeout = timeout
         self.max_retries = max_retries
         self._sleep = sleep
@@ -121,14 +207,18 @@ class FlashbackClient(object):
         adapter = requests.adapters.HTTPAdapter(pool_connections=POOL_SIZE, pool_maxsize=POOL_SIZE)
         self.session.mount('https://', adapter)
         self.session.mount('http://', adapter)
+        self.session.auth = BearerAuth(api_token)
         self.session.headers.update({
-            'Authorization': 'Bearer %s' % api_token,
             'Accept': 'application/json',
             'User-Agent': USER_AGENT,
         })
         # Passed with each request: requests ignores Session.verify when REQUESTS_CA_BUNDLE or
         # CURL_CA_BUNDLE is set in the environment, which would silently drop ca_path.
-        self.verify = ca_path if (validate_certs and ca_path) else bool(validate_certs)
+        self.verify = self._ca_path or bool(validate_certs)
+
+    def sleep(self, seconds):
+        """Pause as this client does between retries (tests give the client a sleep that does not wait)."""
+        self._sleep(seconds)
 
     def request(self, method, path, payload=None, context=None):
         """Send one API call, retrying what is safe to retry.
@@ -181,22 +271,61 @@ class FlashbackClient(object):
         url = self.api_url + path
         what = '%s %s' % (method, path)
         try:
-            response = self.session.request(method, url, json=payload, timeout=self.timeout, verify=self.verify)
-        except requests.exceptions.SSLError:
-            raise TLSError(
-                'TLS verification failed for %s: set ca_path to the CA bundle that signed the server '
-                'certificate (or validate_certs: false, which is insecure)' % self.api_url)
+            # Never follow a redirect: a followed POST could create a second key, and the token would be sent
+            # wherever the Location points.
+            response = self.session.request(method, url, json=payload, timeout=self.timeout, verify=self.verify,
+                                            allow_redirects=False)
+        except requests.exceptions.SSLError as exc:
+            raise self._tls_error(exc)
         except requests.exceptions.Timeout:
             raise RequestTimeoutError(
                 'the Flashback API did not answer %s within %ss: raise timeout or retry later' % (what, self.timeout))
         except requests.exceptions.RequestException as exc:
             raise ConnectionFailedError(
                 'cannot reach the Flashback API at %s (%s): %s; check api_url and the network'
-                % (self.api_url, what, transport_reason(exc)))
+                % (self._shown_url, what, transport_reason(exc)))
+        except (IOError, OSError) as exc:
+            # requests raises a bare OSError, before connecting, for a CA bundle path it cannot find.
+            reason = exc.strerror or 'not found'
+            if self._ca_path:
+                raise TLSError('cannot load ca_path %s (%s): give the path of a readable PEM file'
+                               % (self._ca_path, reason))
+            raise TLSError('cannot load the default CA bundle (%s): set ca_path to a PEM CA bundle' % reason)
         return self._decode(response, what, context or path, method in BODY_METHODS)
+
+    def _tls_error(self, exc):
+        """One accurate message per kind of TLS failure, from the ssl error behind requests' wrappers."""
+        cause = _ssl_cause(exc)
+        text = str(cause if cause is not None else exc)
+        reason = getattr(cause, 'reason', None) or ''
+        # Only loading the CA bundle fails in OpenSSL's X509 library; handshake failures are in its SSL library.
+        if self._ca_path and getattr(cause, 'library', None) == 'X509':
+            return TLSError('ca_path %s holds no PEM certificate: give the PEM file of the CA that signed the server '
+                            'certificate' % self._ca_path)
+        if reason in _NOT_TLS_REASONS or 'wrong version number' in text or 'record layer failure' in text:
+            return TLSError('api_url uses https:// but the server at %s does not speak TLS (is it http://?)'
+                            % self._server)
+        if getattr(cause, 'verify_code', None) in _NAME_MISMATCH_CODES or 'mismatch' in text or "doesn't match" in text:
+            return TLSError('the server certificate does not match %s: use the host name the certificate was issued '
+                            'for in api_url' % self._hostname)
+        if isinstance(cause, ssl.SSLCertVerificationError) or 'certificate verify failed' in text.lower():
+            detail = getattr(cause, 'verify_message', None) or 'certificate verify failed'
+            if self._ca_path:
+                return TLSError('TLS verification failed for %s: the server certificate is not signed by the CA in '
+                                'ca_path %s (%s); set ca_path to the CA bundle that signed it'
+                                % (self._shown_url, self._ca_path, detail))
+            return TLSError('TLS verification failed for %s: set ca_path to the CA bundle that signed the server '
+                            'certificate (or validate_certs: false, which is insecure); the check said: %s'
+                            % (self._shown_url, detail))
+        return TLSError('the TLS handshake with %s failed (%s): check api_url, ca_path and any proxy in between'
+                        % (self._server, reason or type(cause or exc).__name__))
 
     def _decode(self, response, what, context, need_body):
         status = response.status_code
+        if 300 <= status < 400:
+            raise RedirectError('the Flashback API answered %s with a redirect (HTTP %s %s): redirects are not '
+                                'followed; point api_url at the API itself'
+                                % (what, status, redirect_target(response.headers.get('Location'))), status)
         body = None
         if response.content:
             try:

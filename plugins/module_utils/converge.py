@@ -73,6 +73,8 @@ class Outcome(object):
     """What carrying out one decision did; filled step by step, so a failure keeps what was done."""
 
     __slots__ = ('decision', 'after', 'secret', 'replaced', 'changed', 'wrote', 'error', 'skipped')
+    # replaced: the old key a rotation replaced ({id, key, created_at}, plus name and retire_after when it
+    # is kept valid under its retiring name for a grace period)
 
     def __init__(self, decision):
         self.decision = decision
@@ -99,6 +101,9 @@ class Converger(object):
         outcome = Outcome(decision)
         try:
             getattr(self, '_' + decision.action)(decision, outcome)
+            for key in decision.expired:  # retiring keys whose date has come: one DELETE each
+                self.api.delete(key)
+                self._mark_written(outcome)
         except FlashbackError as exc:
             outcome.error = exc.message
         return outcome
@@ -109,6 +114,8 @@ class Converger(object):
 
     def _none(self, decision, outcome):
         pass
+
+    _retire = _none  # only expired retiring keys to delete, done by apply
 
     def _create(self, decision, outcome):
         self._create_key(decision.name, decision.access, outcome)
@@ -135,11 +142,11 @@ class Converger(object):
         outcome.replaced = replaced_view(old)
         if self.retire_old_keys:
             try:
-                self._retire(old, outcome.after, decision, outcome)
+                self._take_over(old, outcome.after, decision, outcome)
             except FlashbackError as exc:
                 raise FlashbackError(
                     'rotating API key %r in repository %s: the replacement %s exists and its secret is in this result, '
-                    'but deleting the old key %s and renaming the replacement did not finish (%s): store the secret '
+                    'but retiring the old key %s and renaming the replacement did not finish (%s): store the secret '
                     'now, then rerun to finish the rotation'
                     % (decision.name, decision.repo_id, outcome.after['id'], old['id'], exc.message))
         else:
@@ -151,11 +158,16 @@ class Converger(object):
             return
         if decision.current is not None:
             outcome.replaced = replaced_view(decision.current)
-        self._retire(decision.current, decision.replacement, decision, outcome)
+        self._take_over(decision.current, decision.replacement, decision, outcome)
 
-    def _retire(self, old, replacement, decision, outcome):
+    def _take_over(self, old, replacement, decision, outcome):
+        """Retire ``old`` (delete it, or rename it for its grace period), then give ``replacement`` the name."""
         outcome.after = replacement
-        if old is not None:
+        if old is not None and decision.retire_after:
+            kept = self.api.update(old, reconcile.retiring_name(decision.name, decision.retire_after), old['access'])
+            outcome.replaced = dict(replaced_view(old), name=kept['name'], retire_after=decision.retire_after)
+            self._mark_written(outcome)
+        elif old is not None:
             self.api.delete(old)
             self._mark_written(outcome)
         outcome.after = self.api.update(replacement, decision.name, decision.access)
@@ -184,6 +196,10 @@ def _result(outcome, state):
                   id=after.get('id'), key=after.get('key'), access=after.get('access'), changed=outcome.changed)
     if outcome.skipped:
         result['pending_rotation'] = True
+    if outcome.replaced and outcome.replaced.get('retire_after'):
+        result['retiring'] = outcome.replaced
+    if decision.due_in_days is not None:
+        result['due_in_days'] = decision.due_in_days
     if outcome.error:
         result.update(failed=True, msg=outcome.error)
     return result
@@ -197,7 +213,8 @@ def _diff(outcome):
 
 
 def converge(client, entries, check_mode=False, exclusive=False, protected=(), max_age_days=None,
-             concurrency=DEFAULT_CONCURRENCY, retire_old_keys=True, now=None, label=reconcile.describe):
+             concurrency=DEFAULT_CONCURRENCY, retire_old_keys=True, now=None, label=reconcile.describe,
+             retire_after_days=None):
     """Converge ``entries``; returns ``dict(changed, changes, results, new_secrets, failures, outcomes)``.
 
     ``outcomes`` (one :class:`Outcome` per entry, then per exclusive delete) is for the calling module;
@@ -207,7 +224,7 @@ def converge(client, entries, check_mode=False, exclusive=False, protected=(), m
     if not 1 <= concurrency <= MAX_CONCURRENCY:
         raise ConfigurationError('concurrency is %r; use 1 to %d' % (concurrency, MAX_CONCURRENCY))
     try:
-        entries = reconcile.validate_entries(entries, max_age_days, label)
+        entries = reconcile.validate_entries(entries, max_age_days, label, retire_after_days)
     except reconcile.EntryError as exc:
         raise ConfigurationError(str(exc))
     repo_names = _resolve_repos(client, entries, label)
@@ -272,8 +289,14 @@ def converge_set(client, params, check_mode, diff):
     """The declared-set modules' run: their options in, their documented return out (diff only in diff mode)."""
     result = converge(client, params['apikeys'], check_mode=check_mode, exclusive=params['exclusive'],
                       protected=params['protected'], max_age_days=params['max_age_days'],
-                      concurrency=params['concurrency'], retire_old_keys=params.get('retire_old_keys', True))
+                      concurrency=params['concurrency'], retire_old_keys=params.get('retire_old_keys', True),
+                      retire_after_days=params.get('retire_after_days'))
     del result['outcomes']
     if not diff:
         del result['diff']
+    warn_before = params.get('warn_before_days')
+    if warn_before is not None:
+        result['due_soon'] = ['%s/%s is due for rotation %s' % (
+            r['repo_id'], r['name'], 'in %d days' % r['due_in_days'] if r['due_in_days'] > 0 else 'now')
+            for r in result['results'] if r.get('due_in_days') is not None and r['due_in_days'] <= warn_before]
     return result

@@ -83,6 +83,11 @@ class NotFoundError(ApiError):
     pass
 
 
+class RedirectError(ApiError):
+    """A 3xx answer. Redirects are never followed (a followed POST could create twice, and the token would go
+    wherever the Location points), so the request was not carried out: a create that gets one made nothing."""
+
+
 class RateLimitedError(ApiError):
     def __init__(self, message, status, retry_after=None):
         super(RateLimitedError, self).__init__(message, status)

@@ -43,15 +43,16 @@ ENTRY_SPEC = dict(
     state=dict(type='str', choices=STATES, default='present'),
     rotate=dict(type='bool', default=False),
     max_age_days=dict(type='int'),
+    retire_after_days=dict(type='int'),
 )
 
-NONE, CREATE, UPDATE, ROTATE, FINISH_ROTATION, DELETE, REFUSE = (
-    'none', 'create', 'update', 'rotate', 'finish_rotation', 'delete', 'refuse')
-ACTIONS = (NONE, CREATE, UPDATE, ROTATE, FINISH_ROTATION, DELETE, REFUSE)
+NONE, CREATE, UPDATE, ROTATE, FINISH_ROTATION, DELETE, RETIRE, REFUSE = (
+    'none', 'create', 'update', 'rotate', 'finish_rotation', 'delete', 'retire', 'refuse')
+ACTIONS = (NONE, CREATE, UPDATE, ROTATE, FINISH_ROTATION, DELETE, RETIRE, REFUSE)
 
 # Repository and key ids as the API makes them (UUIDs, short slugs): URL-safe characters, never a dot
 # segment. Checked for ids from users and from the server before one reaches a URL or a file path.
-_ID_RE = re.compile(r'^[A-Za-z0-9_~-][A-Za-z0-9._~-]*$')
+_ID_RE = re.compile(r'^[A-Za-z0-9_~-][A-Za-z0-9._~-]*\Z')  # \Z: '$' would let a trailing newline in
 MAX_ID_LENGTH = 128
 
 
@@ -73,14 +74,19 @@ class EntryError(ValueError):
 class Decision(object):
     """What happens to one declared key (or, in exclusive mode, one undeclared one).
 
-    ``current`` is the live key the entry resolves to; ``doomed`` the keys a delete removes;
-    ``replacement`` the pending replacement a ``finish_rotation`` renames; ``access`` the level the
-    key ends with; ``reason`` why a ``refuse`` refuses.
+    ``current`` is the live key the entry resolves to; ``doomed`` the keys a delete removes (for a
+    rotation, the old key); ``replacement`` the pending replacement a ``finish_rotation`` renames;
+    ``access`` the level the key ends with; ``reason`` why a ``refuse`` refuses. ``retire_after``
+    (``YYYY-MM-DD``) means a rotation keeps the old key valid under its retiring name until that date
+    instead of deleting it; ``expired`` are retiring keys whose date has come, deleted by this run
+    (alone, that is the ``retire`` action).
     """
 
-    __slots__ = ('action', 'repo_id', 'name', 'access', 'current', 'doomed', 'replacement', 'reason')
+    __slots__ = ('action', 'repo_id', 'name', 'access', 'current', 'doomed', 'replacement', 'reason',
+                 'retire_after', 'expired', 'due_in_days')
 
-    def __init__(self, action, repo_id, name, access=None, current=None, doomed=(), replacement=None, reason=None):
+    def __init__(self, action, repo_id, name, access=None, current=None, doomed=(), replacement=None, reason=None,
+                 retire_after=None, expired=()):
         self.action = action
         self.repo_id = repo_id
         self.name = name
@@ -89,6 +95,9 @@ class Decision(object):
         self.doomed = list(doomed)
         self.replacement = replacement
         self.reason = reason
+        self.retire_after = retire_after
+        self.expired = list(expired)
+        self.due_in_days = None  # with max_age_days: days until the key is due for rotation (negative: overdue)
 
     @property
     def changes(self):
@@ -119,6 +128,36 @@ def parse_marker(key_name):
     if not match or match.group('check') != _marker_check(match.group('name'), match.group('old_id')):
         return None
     return match.group('name'), match.group('old_id')
+
+
+# A rotation with a grace period keeps the old key valid under "<name> (retiring after YYYY-MM-DD #<check>)"
+# (check over the name and the date, as above): the API has no expiry field, so the name is the record. A run
+# on or after that date (UTC) deletes it.
+RETIRING = ' (retiring after %s #%s)'
+_RETIRING_RE = re.compile(r'^(?P<name>.*) \(retiring after (?P<date>\d{4}-\d{2}-\d{2}) #(?P<check>[0-9a-f]{8})\)$')
+
+
+def retiring_name(name, date):
+    """The name a retiring key carries until ``date`` (``YYYY-MM-DD``)."""
+    return name + RETIRING % (date, _marker_check(name, date))
+
+
+def parse_retiring(key_name):
+    """``(name, date)`` when ``key_name`` is a retiring key's name (its check fits), else None."""
+    match = _RETIRING_RE.match(key_name or '')
+    if not match or match.group('check') != _marker_check(match.group('name'), match.group('date')):
+        return None
+    return match.group('name'), match.group('date')
+
+
+def retiring_keys(live, name):
+    """``(key, date)`` of the live keys a grace-period rotation of ``name`` keeps until ``date``."""
+    found = []
+    for key in live:
+        retiring = parse_retiring(key['name'])
+        if retiring and retiring[0] == name:
+            found.append((key, retiring[1]))
+    return found
 
 
 def pending_replacements(live, name):
@@ -164,8 +203,42 @@ def _due_for_rotation(entry, current, now):
     return now - created > datetime.timedelta(days=entry['max_age_days'])
 
 
+def _date(moment):
+    return moment.strftime('%Y-%m-%d')
+
+
 def decide(entry, live, now):
     """One :class:`Decision` for ``entry`` against ``live``, its repository's keys, at ``now`` (naive UTC)."""
+    retiring = retiring_keys(live, entry['name'])
+    if entry['state'] == 'absent':
+        # The key, an interrupted rotation's replacement and every retiring predecessor go.
+        decision = _decide(entry, live, now)
+        decision.doomed += [key for key, dummy in retiring]
+        decision.action = DELETE if decision.doomed else NONE
+        return decision
+    decision = _decide(entry, live, now)
+    if decision.action == REFUSE:
+        return decision
+    decision.expired = [key for key, date in retiring if date <= _date(now)]
+    if decision.action == NONE and decision.expired:
+        decision.action = RETIRE
+    if entry['max_age_days'] is not None:
+        decision.due_in_days = _due_in_days(entry['max_age_days'], decision, now)
+    grace = entry.get('retire_after_days') or 0
+    if grace and decision.action in (ROTATE, FINISH_ROTATION) and decision.doomed:
+        decision.retire_after = _date(now + datetime.timedelta(days=grace))
+    return decision
+
+
+def _due_in_days(max_age_days, decision, now):
+    """Days until the key this decision leaves is due; a key created (or rotated) now has the whole period."""
+    if decision.action in (CREATE, ROTATE, FINISH_ROTATION) or decision.current is None:
+        return max_age_days
+    created = parse_created_at(decision.current.get('created_at'))
+    return None if created is None else max_age_days - (now - created).days
+
+
+def _decide(entry, live, now):
     repo_id, name, key_id = entry['repo_id'], entry['name'], entry.get('key_id')
 
     def refuse(reason, current=None):
@@ -222,8 +295,9 @@ def decide(entry, live, now):
 
 
 def _spared(key, declared_names, declared_ids, protected):
-    """Whether exclusive mode leaves ``key`` alone: declared, protected, or a declared key's pending replacement."""
-    marker = parse_marker(key['name'])
+    """Whether exclusive mode leaves ``key`` alone: declared, protected, a declared key's pending replacement or
+    retiring predecessor (a retiring key is deleted by its own entry once its date has come)."""
+    marker = parse_marker(key['name']) or parse_retiring(key['name'])
     return (key['name'] in declared_names or key['id'] in declared_ids or key['name'] in protected
             or bool(marker and marker[0] in declared_names))
 
@@ -247,7 +321,7 @@ def _check_choice(where, field, value, choices):
         raise EntryError('%s has %s %r; use one of %s' % (where, field, value, ', '.join(choices)))
 
 
-def validate_entry(index, entry, default_max_age_days=None, label=describe):
+def validate_entry(index, entry, default_max_age_days=None, label=describe, default_retire_after_days=None):
     """A normalised copy of one declared entry (every ENTRY_SPEC field set); raises EntryError."""
     where = label(index, entry)
     if not isinstance(entry, dict):
@@ -275,8 +349,15 @@ def validate_entry(index, entry, default_max_age_days=None, label=describe):
     if clean['rotate'] and clean['max_age_days'] is not None:
         raise EntryError('%s sets both rotate and max_age_days: rotate replaces the key on every run, '
                          'max_age_days only when it is older; choose one' % where)
-    if clean['state'] == 'absent' and (clean['rotate'] or clean['max_age_days'] is not None):
-        raise EntryError('%s sets state absent with rotate or max_age_days; a deleted key is not rotated' % where)
+    if clean['state'] == 'absent' and (clean['rotate'] or clean['max_age_days'] is not None
+                                       or clean['retire_after_days']):
+        raise EntryError('%s sets state absent with rotate, max_age_days or retire_after_days; a deleted key is not '
+                         'rotated' % where)
+    if clean['retire_after_days'] is None and clean['state'] == 'present':
+        clean['retire_after_days'] = default_retire_after_days or 0
+    if clean['retire_after_days'] is not None and clean['retire_after_days'] < 0:
+        raise EntryError('%s has retire_after_days %r; use 0 (delete the old key at once) or more'
+                         % (where, clean['retire_after_days']))
     if clean['max_age_days'] is None and not clean['rotate'] and clean['state'] == 'present':
         clean['max_age_days'] = default_max_age_days
     if clean['max_age_days'] is not None and clean['max_age_days'] < 1:
@@ -284,11 +365,14 @@ def validate_entry(index, entry, default_max_age_days=None, label=describe):
     return clean
 
 
-def validate_entries(entries, default_max_age_days=None, label=describe):
+def validate_entries(entries, default_max_age_days=None, label=describe, default_retire_after_days=None):
     """Normalised copies of the declared entries; raises EntryError naming the first bad one. No request."""
     if default_max_age_days is not None and default_max_age_days < 1:
         raise EntryError('max_age_days is %r; use 1 or more' % default_max_age_days)
-    normalised = [validate_entry(index, entry, default_max_age_days, label) for index, entry in enumerate(entries)]
+    if default_retire_after_days is not None and default_retire_after_days < 0:
+        raise EntryError('retire_after_days is %r; use 0 or more' % default_retire_after_days)
+    normalised = [validate_entry(index, entry, default_max_age_days, label, default_retire_after_days)
+                  for index, entry in enumerate(entries)]
     refuse_duplicates(normalised)
     return normalised
 

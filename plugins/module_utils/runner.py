@@ -9,6 +9,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.module_utils.basic import missing_required_lib
+from ansible.module_utils.six.moves.urllib.parse import urlparse
 
 from ansible_collections.flashback.platform.plugins.module_utils import client as client_module
 from ansible_collections.flashback.platform.plugins.module_utils.arguments import (
@@ -23,6 +24,11 @@ def client_from_module(module):
     if not client_module.HAS_REQUESTS:
         module.fail_json(msg=missing_required_lib('requests'), exception=client_module.REQUESTS_IMPORT_ERROR)
     params = module.params
+    # Credentials in api_url are refused below, but ansible-core echoes module_args (at -vvv, and in a failed
+    # result's invocation): censor the password there too.
+    password = urlparse(params.get('api_url') or '').password
+    if password:
+        module.no_log_values.add(password)
     try:
         validated_connection(params)
     except ConfigurationError as exc:

@@ -83,6 +83,14 @@ options:
       - A rerun right after a rotation changes nothing. Fails if the API gives no readable C(createdAt).
       - Only with O(state=present).
     type: int
+  retire_after_days:
+    description:
+      - Grace period of a rotation (by O(rotate) or O(max_age_days)). V(0) (the default) deletes the old key at once.
+      - V(N) keeps the old key valid, renamed to C(<name> (retiring after YYYY-MM-DD)) plus a check digest, the date
+        N days from the rotation (UTC), so consumers can switch to the new secret. Runs before that date leave it
+        alone; the first run on or after it deletes it (one C(DELETE)). RV(replaced) tells its name and date.
+      - V(state=absent) deletes the key's retiring predecessors too. Only with O(state=present).
+    type: int
 seealso:
   - module: flashback.platform.flashback_repo_apikey_info
 '''
@@ -210,6 +218,16 @@ replaced:
       description: When the old key was created.
       type: str
       sample: '2026-08-01T09:00:00.000Z'
+    name:
+      description: The name the old key keeps until it is retired.
+      type: str
+      returned: with O(retire_after_days) above 0
+      sample: 'ci-reader (retiring after 2026-12-04 #1a2b3c4d)'
+    retire_after:
+      description: The date (UTC, C(YYYY-MM-DD)) on or after which a run deletes the old key.
+      type: str
+      returned: with O(retire_after_days) above 0
+      sample: '2026-12-04'
 '''
 
 from ansible.module_utils.basic import AnsibleModule

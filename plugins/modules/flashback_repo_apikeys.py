@@ -68,12 +68,21 @@ EXAMPLES = r'''
   register: fleet
   no_log: true  # the result holds every new secret
 
-- name: Store each new secret (here in 0600 files; see the role for a managed version)
-  ansible.builtin.copy:
-    content: "{{ item | to_json }}"
-    dest: "/etc/flashback/{{ item.repo_id }}-{{ item.name }}.json"
-    mode: "0600"
-  loop: "{{ fleet.new_secrets }}"
+- name: Store each new secret in a 0600 file, one per repository and key name
+  flashback.platform.flashback_secret_files:
+    path: /etc/flashback/keys
+    secrets: "{{ fleet.new_secrets }}"
+  no_log: true
+
+- name: Rotate keys older than 90 days, keeping each old key valid for 7 more days (grace period)
+  flashback.platform.flashback_repo_apikeys:
+    api_token: "{{ flashback_token }}"
+    apikeys:
+      - {repo_id: r2, name: ingest}
+    max_age_days: 90
+    retire_after_days: 7
+    warn_before_days: 14
+  register: graced
   no_log: true
 
 - name: Rotate in two phases, delivering the new secrets while the old keys still work
@@ -94,7 +103,7 @@ changes:
   elements: dict
   contains:
     action:
-      description: V(create), V(update), V(rotate), V(finish_rotation) or V(delete).
+      description: V(create), V(update), V(rotate), V(finish_rotation), V(delete) or V(retire) (delete retiring keys whose date has come).
       type: str
       sample: create
     repo_id:
@@ -136,7 +145,7 @@ results:
       type: str
       sample: ci-reader
     action:
-      description: What was decided, V(none) when the key was already as declared.
+      description: What was decided (see RV(changes[].action)), V(none) when the key was already as declared.
       type: str
       sample: none
     id:
@@ -161,6 +170,17 @@ results:
       description: Whether this key was changed (in check mode, would be).
       type: bool
       sample: false
+    retiring:
+      description: The old key a grace-period rotation keeps valid, C({id, key, created_at, name, retire_after}).
+      type: dict
+      returned: when a rotation kept the old key for O(apikeys[].retire_after_days)
+      sample: {id: k1, key: FBK1, created_at: '2026-08-01T09:00:00.000Z', name: 'ci (retiring after 2026-12-04 #1a2b3c4d)',
+               retire_after: '2026-12-04'}
+    due_in_days:
+      description: With O(apikeys[].max_age_days), days until the key is due for rotation (negative when overdue).
+      type: int
+      returned: when max_age_days applies and the key's age is known
+      sample: 42
     pending_rotation:
       description: With O(retire_old_keys=false), the old key of this rotation is still live.
       type: bool
@@ -210,6 +230,12 @@ new_secrets:
       description: The one-time secret; the API cannot show it again.
       type: str
       sample: 3q2-7wEXAMPLEvY1s0r6c1N8hF5Jb0dQmZkT
+due_soon:
+  description: One line per declared key due for rotation within O(warn_before_days) days (also given as warnings).
+  returned: when O(warn_before_days) is set
+  type: list
+  elements: str
+  sample: ['r1/ci-reader is due for rotation in 3 days']
 failures:
   description: One line per entry whose writes failed; the module fails when it is not empty.
   returned: always
@@ -228,6 +254,8 @@ from ansible_collections.flashback.platform.plugins.module_utils.runner import r
 
 def run(module, client):
     result = converge.converge_set(client, module.params, module.check_mode, module._diff)
+    for line in result.get('due_soon', []):
+        module.warn(line)
     if result['failures']:
         raise FlashbackError('%d of %d changes failed (the changes made and new secrets are in this result): %s'
                              % (len(result['failures']), len(result['changes']), '; '.join(result['failures'])),

@@ -65,6 +65,16 @@ def _check_apikey_module(emu, sandbox):
     assert 'legacy-uploader' not in r2, r2
 
 
+def _check_secret_files(emu, sandbox):
+    r1, r2 = live_keys(emu, 'r1'), live_keys(emu, 'r2')
+    secrets_dir = sandbox / 'etc' / 'flashback' / 'secrets'
+    for path, key in ((secrets_dir / 'r1' / 'ci-reader.json', r1['ci-reader']),
+                      (secrets_dir / 'r2' / 'ingest.json', r2['ingest'])):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert json.loads(path.read_text())['secret'] == key['secret']
+    assert stat.S_IMODE(secrets_dir.stat().st_mode) == 0o700
+
+
 def _check_unchanged(expected_keys):
     def check(emu, sandbox):  # pylint: disable=unused-argument
         state = {(k['repo_id'], k['name'], k['accessType']) for k in emu.backend.state()['keys'] if not k['deleted']}
@@ -89,6 +99,7 @@ PRECONDITIONS = {
                  {'repo_id': 'r2', 'name': 'uploader', 'accessType': 'WRITE'}],
         'check': _check_unchanged({('r1', 'seeded', 'READ'), ('r2', 'uploader', 'WRITE')}),
     },
+    'module flashback_secret_files': {'check': _check_secret_files},
     'module flashback_repo_apikey_plan': {
         # "Fail the pipeline when keys drifted" asserts no drift: the declared keys exist, nothing else.
         'keys': [{'repo_id': 'r1', 'name': 'ci-reader', 'accessType': 'READ'},

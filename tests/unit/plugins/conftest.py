@@ -120,7 +120,7 @@ def make_module():
     def factory(check_mode=False, diff=False, **overrides):
         params = dict(api_url='https://backend.flashback.tech', api_token='unit-test-token', validate_certs=True, ca_path=None,
                       timeout=30, max_retries=3, repo_id=None, repo_name=None, name=None, key_id=None, access=None,
-                      state='present', rotate=False, max_age_days=None)
+                      state='present', rotate=False, max_age_days=None, retire_after_days=None)
         params.update(overrides)
         return FakeModule(params, check_mode=check_mode, diff=diff)
     return factory

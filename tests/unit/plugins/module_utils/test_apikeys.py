@@ -7,7 +7,22 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.flashback.platform.plugins.module_utils import apikeys, errors
+from ansible_collections.flashback.platform.plugins.module_utils import apikeys, client as client_module, errors
+
+# Ids id_problem refuses: a URL must never get one, whether a user or the server supplied it.
+UNUSABLE_IDS = ['..', '.', '.hidden', 'r/1', '../x?y', 'a b', 'k\n1', 'x#y', '%2e%2e', '', 'k' * 129, u'k\u00e9']
+
+
+class Answering(object):
+    """A client whose every request returns ``body``."""
+
+    def __init__(self, body):
+        self.body = body
+        self.calls = []
+
+    def request(self, method, path, payload=None, context=None):
+        self.calls.append((method, path))
+        return self.body
 
 
 class TestNormalizeKey:
@@ -32,10 +47,37 @@ class TestNormalizeKey:
         with pytest.raises(errors.MalformedResponseError):
             apikeys.normalize_key(raw, 'r1')
 
+    @pytest.mark.parametrize('key_id', [i for i in UNUSABLE_IDS if i])
+    def test_unusable_id_from_the_server_is_refused(self, key_id):
+        with pytest.raises(errors.MalformedResponseError) as exc:
+            apikeys.normalize_key(dict(id=key_id, name='ci', accessType='READ'), 'r1')
+        assert exc.value.message.startswith('the Flashback API returned an API key with an unusable id (it ')
+        assert '\n' not in exc.value.message
+        if len(key_id) > 2:
+            assert key_id not in exc.value.message
+
 
 class TestKeysPath:
-    def test_ids_are_quoted(self):
-        assert apikeys.keys_path('r/1', '../x?y') == '/repo/r%2F1/apikey/..%2Fx%3Fy'
+    def test_usable_ids(self):
+        assert apikeys.keys_path('r1') == '/repo/r1/apikey'
+        assert apikeys.keys_path('0b5e-4f_x.y~z', 'k-1') == '/repo/0b5e-4f_x.y~z/apikey/k-1'
+
+    @pytest.mark.parametrize('bad', UNUSABLE_IDS)
+    @pytest.mark.parametrize('position', ['repo', 'key'])
+    def test_unusable_ids_never_reach_a_url(self, bad, position):
+        with pytest.raises(errors.ResourceError) as exc:
+            if position == 'repo':
+                apikeys.keys_path(bad, 'k1')
+            else:
+                apikeys.keys_path('r1', bad)
+        what = 'repository' if position == 'repo' else 'API key'
+        assert exc.value.message.startswith('refusing to put the %s id into a URL because it ' % what)
+
+    def test_list_keys_of_an_unusable_repo_id_sends_nothing(self):
+        client = Answering(dict(keys=[]))
+        with pytest.raises(errors.ResourceError):
+            apikeys.list_keys(client, '..')
+        assert client.calls == []
 
 
 class TestListKeys:
@@ -52,6 +94,27 @@ class TestListKeys:
         fake_api.add_key('r1', 'a')
         assert [k['name'] for k in apikeys.list_keys(fake_api, 'r1')] == ['a']
         assert fake_api.calls == [('GET', '/repo/r1/apikey', None)]
+
+
+class TestListRepos:
+    def test_lists_ids_and_names(self, fake_api):
+        assert apikeys.list_repos(fake_api)[:2] == [dict(id='r1', name='backups'), dict(id='r2', name='media')]
+
+    @pytest.mark.parametrize('repo_id', [i for i in UNUSABLE_IDS if i])
+    def test_unusable_repository_id_is_refused(self, repo_id):
+        with pytest.raises(errors.MalformedResponseError) as exc:
+            apikeys.list_repos(Answering(dict(repos=[dict(id='r1', name='a'), dict(id=repo_id, name='b')])))
+        assert exc.value.message.startswith('the Flashback API returned a repository with an unusable id (it ')
+
+    def test_404_suggests_checking_api_url(self):
+        class NotThere(object):
+            def request(self, method, path, payload=None, context=None):
+                raise errors.NotFoundError('%s not found or not visible to this token' % context, 404)
+        with pytest.raises(errors.NotFoundError) as exc:
+            apikeys.list_repos(NotThere())
+        assert exc.value.message == ('the repository list not found (GET /repo answered HTTP 404): check that api_url '
+                                     'points at the Flashback API (no extra path)')
+        assert exc.value.fail_kwargs()['status'] == 404
 
 
 class TestResolveRepoId:
@@ -117,13 +180,35 @@ class TestApiKeysWrites:
     def test_create_answer_without_id_is_retried_then_fails(self):
         class NoId(object):
             timeout = 1
+            max_retries = 2
 
             def request(self, method, path, payload=None, context=None):
                 return dict(success=True) if method == 'POST' else dict(keys=[])
+
+            def sleep(self, seconds):
+                pass
         with pytest.raises(errors.ResourceError) as exc:
             apikeys.ApiKeys(NoId(), 'r1').create('n', 'READ')
         assert exc.value.message.startswith("creating API key 'n' in repository r1 failed 3 times, each time with "
                                             "nothing left behind; last error: the Flashback API returned the created")
+
+    def test_created_key_with_an_unusable_id_is_not_used(self, fake_api):
+        answers = [dict(success=True, id='../k1', key='FBK', secret='s')]
+
+        class BadIdOnce(object):
+            timeout = 1
+            max_retries = 1
+
+            def request(self, method, path, payload=None, context=None):
+                if method == 'POST' and answers:
+                    return answers.pop()
+                return fake_api.request(method, path, payload, context)
+
+            def sleep(self, seconds):
+                pass
+        apikey, secret = apikeys.ApiKeys(BadIdOnce(), 'r1').create('n', 'READ')
+        assert (apikey['id'], secret) == ('k1', 'plain-secret-k1')
+        assert [c[0] for c in fake_api.calls] == ['GET', 'POST']
 
     def test_deleting_a_key_that_is_already_gone_is_done(self):
         class Gone(object):
@@ -142,12 +227,17 @@ class TestApiKeysWrites:
 
 class FaultyApi(object):
     """FakeApi whose next calls fail as scripted: 'before' fails without acting, 'after' acts then fails,
-    'nosecret' acts and answers without the secret."""
+    'nosecret' acts and answers without the secret. Records the pauses it is asked for instead of sleeping."""
 
-    def __init__(self, api, *faults):
+    def __init__(self, api, *faults, **settings):
         self.api = api
         self.faults = list(faults)
         self.timeout = 2
+        self.max_retries = settings.get('max_retries', client_module.DEFAULT_MAX_RETRIES)
+        self.sleeps = []
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
 
     def request(self, method, path, payload=None, context=None):
         if self.faults and self.faults[0][0] == method:
@@ -212,10 +302,12 @@ class TestAmbiguousCreate:
     def test_timeout_waits_for_a_late_create(self, fake_api):
         clock, advance = fake_clock()
 
+        landed = []
+
         def sleep(seconds):
             advance(seconds)
-            if clock() >= 1.0 and not fake_api.keys['r1']:
-                fake_api.add_key('r1', 'n')   # the slow request lands on the server
+            if clock() >= 1.0 and not landed:
+                landed.append(fake_api.add_key('r1', 'n'))   # the slow request lands on the server, once
         faulty = FaultyApi(fake_api, ('POST', 'before', TIMEOUT))
         apikey, secret = apikeys.ApiKeys(faulty, 'r1', clock=clock, sleep=sleep).create('n', 'READ')
         assert self.live(fake_api) == [('k2', 'n')]
@@ -230,12 +322,36 @@ class TestAmbiguousCreate:
         assert len(listings) == 1 + faulty.timeout / apikeys.ORPHAN_POLL_INTERVAL
         assert self.live(fake_api) == [('k1', 'n')]
 
-    def test_bounded_attempts_leave_nothing_behind(self, fake_api):
-        faulty = FaultyApi(fake_api, *[('POST', 'after', BOOM)] * apikeys.MAX_CREATE_ATTEMPTS)
+    @pytest.mark.parametrize('max_retries', [1, 2, 3, 5])
+    def test_max_retries_bounds_the_attempts_with_backoff(self, fake_api, max_retries):
+        faulty = FaultyApi(fake_api, *[('POST', 'after', BOOM)] * (max_retries + 2), max_retries=max_retries)
         with pytest.raises(errors.ResourceError) as exc:
             apikeys.ApiKeys(faulty, 'r1').create('n', 'READ')
-        assert 'failed 3 times, each time with nothing left behind' in exc.value.message
+        assert 'failed %d times, each time with nothing left behind' % (max_retries + 1) in exc.value.message
+        assert [c[0] for c in fake_api.calls].count('POST') == max_retries + 1
         assert self.live(fake_api) == []
+        # A pause between attempts, none after the last; jittered and capped as the client's own retries.
+        assert len(faulty.sleeps) == max_retries
+        assert all(0 <= delay <= min(client_module.BACKOFF_CAP, client_module.BACKOFF_BASE * 2 ** attempt)
+                   for attempt, delay in enumerate(faulty.sleeps))
+
+    def test_no_retries_still_removes_the_orphan_once(self, fake_api):
+        faulty = FaultyApi(fake_api, ('POST', 'after', BOOM), max_retries=0)
+        with pytest.raises(errors.ResourceError) as exc:
+            apikeys.ApiKeys(faulty, 'r1').create('n', 'READ')
+        assert exc.value.message == ("creating API key 'n' in repository r1 failed once, with nothing left behind; "
+                                     "last error: %s" % BOOM.message)
+        assert [c[:2] for c in fake_api.calls] == [
+            ('POST', '/repo/r1/apikey'), ('GET', '/repo/r1/apikey'), ('DELETE', '/repo/r1/apikey/k1')]
+        assert self.live(fake_api) == [] and faulty.sleeps == []
+
+    def test_pauses_use_the_clients_sleep_unless_given_one(self, fake_api):
+        given = []
+        faulty = FaultyApi(fake_api, ('POST', 'before', BOOM))
+        apikeys.ApiKeys(faulty, 'r1').create('n', 'READ')
+        faulty_given = FaultyApi(fake_api, ('POST', 'before', BOOM))
+        apikeys.ApiKeys(faulty_given, 'r1', sleep=given.append).create('m', 'READ')
+        assert len(faulty.sleeps) == 1 and faulty_given.sleeps == [] and len(given) == 1
 
     def test_undeletable_orphan_is_named(self, fake_api):
         faulty = FaultyApi(fake_api, ('POST', 'after', BOOM), ('DELETE', 'before', BOOM))
@@ -252,8 +368,11 @@ class TestAmbiguousCreate:
         assert 'had an unknown outcome' in exc.value.message
         assert "delete any key named 'n' whose secret you do not hold" in exc.value.message
 
-    def test_refused_create_is_not_reconciled(self, fake_api):
-        faulty = FaultyApi(fake_api, ('POST', 'before', errors.BadRequestError('rejected', 400)))
-        with pytest.raises(errors.BadRequestError):
+    @pytest.mark.parametrize('error', [errors.BadRequestError('rejected', 400),
+                                       errors.RedirectError('the Flashback API answered with a redirect', 307)])
+    def test_refused_create_is_not_reconciled(self, fake_api, error):
+        faulty = FaultyApi(fake_api, ('POST', 'before', error))
+        with pytest.raises(type(error)):
             apikeys.ApiKeys(faulty, 'r1').create('n', 'READ')
         assert [c[0] for c in fake_api.calls] == ['POST']
+        assert faulty.sleeps == []

@@ -50,6 +50,42 @@ class TestValidatedConnection:
             arguments.validated_connection(params(**overrides))
         assert fragment in exc.value.message
 
+    @pytest.mark.parametrize('option', ['api_url', 'ca_path'])
+    def test_empty_string_options_are_named(self, option):
+        with pytest.raises(errors.ConfigurationError) as exc:
+            arguments.validated_connection(params(**{option: ''}))
+        assert exc.value.message == '%s is an empty string: give a value or leave it out' % option
+
+    @pytest.mark.parametrize('url', ['https://alice:hunter2@backend.flashback.tech', 'https://hunter2@h.example/',
+                                     'http://alice:@127.0.0.1:8080'])
+    def test_credentials_in_api_url_are_refused_without_echo(self, url):
+        with pytest.raises(errors.ConfigurationError) as exc:
+            arguments.validated_connection(params(api_url=url))
+        assert exc.value.message == ('api_url must not hold credentials (user:password@): remove them; the API '
+                                     'authenticates with api_token only')
+
+    @pytest.mark.parametrize('token', ['secret-token\n', 'secret token', 'secret-t\u00f6ken', 'secret-\u2603',
+                                       'secret\x1b[0m'])
+    def test_token_a_header_cannot_carry(self, token):
+        with pytest.raises(errors.ConfigurationError) as exc:
+            arguments.validated_connection(params(api_token=token))
+        assert exc.value.message.startswith('api_token contains a newline, space or other character an HTTP header '
+                                            'cannot carry: ')
+        assert 'secret' not in exc.value.message
+
+    def test_ca_path_must_be_a_file(self, tmp_path):
+        for path in (tmp_path / 'missing.pem', tmp_path):
+            with pytest.raises(errors.ConfigurationError) as exc:
+                arguments.validated_connection(params(ca_path=str(path)))
+            assert exc.value.message == ('ca_path %s does not exist or is not a file: give the path of the PEM file '
+                                         'of the CA bundle' % path)
+
+    def test_ca_path_is_checked_only_when_used(self, tmp_path):
+        ca = tmp_path / 'ca.pem'
+        ca.write_text('-----BEGIN CERTIFICATE-----\n')
+        arguments.validated_connection(params(ca_path=str(ca)))
+        arguments.validated_connection(params(ca_path=str(tmp_path / 'missing.pem'), validate_certs=False))
+
 
 class TestConnectionWarnings:
     @pytest.mark.parametrize('url', ['http://127.0.0.1:8080', 'http://localhost', 'https://example.com'])

@@ -8,10 +8,13 @@ __metaclass__ = type
 import json
 import os
 import re
+import ssl
+import sys
 import threading
 
 import pytest
 import requests
+import urllib3
 
 from ansible_collections.flashback.platform.plugins.module_utils import client as client_module
 from ansible_collections.flashback.platform.plugins.module_utils import errors
@@ -41,7 +44,8 @@ class FakeSession(object):
         self.outcomes = list(outcomes)
         self.calls = []
 
-    def __call__(self, method, url, json=None, timeout=None, verify=None):
+    def __call__(self, method, url, json=None, timeout=None, verify=None, allow_redirects=True):
+        assert allow_redirects is False, 'the client must never follow redirects'
         self.calls.append(dict(method=method, url=url, json=json, timeout=timeout, verify=verify))
         outcome = self.outcomes.pop(0)
         if isinstance(outcome, Exception):
@@ -56,12 +60,32 @@ def make_client(*outcomes, **kwargs):
     return client, sleeps
 
 
+def prepared_headers(client, url='https://api.example.test/repo'):
+    """The headers requests would send: session defaults, session auth and (without auth) netrc applied."""
+    return client.session.prepare_request(requests.Request('GET', url)).headers
+
+
 class TestSessionSetup:
     def test_headers_carry_bearer_token_and_user_agent(self):
         client, dummy = make_client()
-        assert client.session.headers['Authorization'] == 'Bearer ' + TOKEN
-        assert client.session.headers['User-Agent'].startswith('flashback.platform/')
+        headers = prepared_headers(client)
+        assert headers['Authorization'] == 'Bearer ' + TOKEN
+        assert headers['User-Agent'].startswith('flashback.platform/')
         assert client.api_url == 'https://api.example.test'
+
+    def test_netrc_never_replaces_the_bearer_token(self, tmp_path, monkeypatch):
+        netrc = tmp_path / 'netrc'
+        netrc.write_text('machine api.example.test login someone password netrc-password\n')
+        monkeypatch.setenv('NETRC', str(netrc))
+        # The file is one requests would use: a bare session sends its credentials as Basic auth.
+        assert requests.Session().prepare_request(
+            requests.Request('GET', 'https://api.example.test/repo')).headers['Authorization'].startswith('Basic ')
+        client, dummy = make_client()
+        assert prepared_headers(client)['Authorization'] == 'Bearer ' + TOKEN
+
+    def test_auth_object_does_not_show_the_token(self):
+        client, dummy = make_client()
+        assert TOKEN not in repr(client.session.auth)
 
     @pytest.mark.parametrize('validate_certs, ca_path, expected', [
         (True, None, True),
@@ -187,8 +211,152 @@ class TestTransportErrors:
         client, sleeps = make_client(requests.exceptions.SSLError('certificate verify failed'))
         with pytest.raises(errors.TLSError) as err:
             client.request('GET', '/repo')
-        assert 'set ca_path' in err.value.message
+        assert err.value.message == ('TLS verification failed for https://api.example.test: set ca_path to the CA '
+                                     'bundle that signed the server certificate (or validate_certs: false, which is '
+                                     'insecure); the check said: certificate verify failed')
         assert sleeps == []
+
+    def test_missing_ca_path_is_a_message_not_a_traceback(self):
+        # requests raises a bare OSError (not one of its own exceptions) for a CA path it cannot find.
+        client, dummy = make_client(OSError('Could not find a suitable TLS CA certificate bundle, invalid path: /x'),
+                                    ca_path='/x')
+        with pytest.raises(errors.TLSError) as err:
+            client.request('GET', '/repo')
+        assert err.value.message == 'cannot load ca_path /x (not found): give the path of a readable PEM file'
+
+    def test_missing_default_ca_bundle(self):
+        client, dummy = make_client(OSError('Could not find a suitable TLS CA certificate bundle, invalid path: /c'))
+        with pytest.raises(errors.TLSError) as err:
+            client.request('GET', '/repo')
+        assert err.value.message == 'cannot load the default CA bundle (not found): set ca_path to a PEM CA bundle'
+
+
+def wrapped_ssl_error(inner):
+    """An ssl error wrapped the way requests and urllib3 wrap it."""
+    return requests.exceptions.SSLError(urllib3.exceptions.MaxRetryError(
+        None, '/repo', urllib3.exceptions.SSLError(inner)))
+
+
+def ssl_error(cls, library, reason, text, verify_code=None, verify_message=None):
+    error = cls(1, text)
+    error.library, error.reason = library, reason
+    if verify_code is not None:
+        error.verify_code, error.verify_message = verify_code, verify_message
+    return error
+
+
+class TestTLSMessages:
+    """Each TLS failure gets its own message; the ssl error is found behind requests' and urllib3's wrappers,
+    or (older urllib3) recognised from its text. The real failures are in TestAgainstRealServers."""
+
+    @pytest.mark.parametrize('exc, ca_path, expected', [
+        (wrapped_ssl_error(ssl_error(ssl.SSLError, 'X509', 'NO_CERTIFICATE_OR_CRL_FOUND', 'no certificate')),
+         '/etc/ca.pem', 'ca_path /etc/ca.pem holds no PEM certificate: give the PEM file of the CA that signed the '
+                        'server certificate'),
+        (wrapped_ssl_error(ssl_error(ssl.SSLError, 'SSL', 'WRONG_VERSION_NUMBER', 'wrong version number')), None,
+         'api_url uses https:// but the server at api.example.test does not speak TLS (is it http://?)'),
+        (requests.exceptions.SSLError('[SSL] record layer failure (_ssl.c:1000)'), None,
+         'api_url uses https:// but the server at api.example.test does not speak TLS (is it http://?)'),
+        (wrapped_ssl_error(ssl_error(ssl.SSLCertVerificationError, 'SSL', 'CERTIFICATE_VERIFY_FAILED', 'failed', 62,
+                                     'Hostname mismatch')), None,
+         'the server certificate does not match api.example.test: use the host name the certificate was issued '
+         'for in api_url'),
+        (requests.exceptions.SSLError("hostname 'api.example.test' doesn't match 'other.example'"), None,
+         'the server certificate does not match api.example.test: use the host name the certificate was issued '
+         'for in api_url'),
+        (wrapped_ssl_error(ssl_error(ssl.SSLCertVerificationError, 'SSL', 'CERTIFICATE_VERIFY_FAILED', 'failed', 10,
+                                     'certificate has expired')), '/etc/ca.pem',
+         'TLS verification failed for https://api.example.test: the server certificate is not signed by the CA in '
+         'ca_path /etc/ca.pem (certificate has expired); set ca_path to the CA bundle that signed it'),
+        (wrapped_ssl_error(ssl_error(ssl.SSLError, 'SSL', 'SSLV3_ALERT_HANDSHAKE_FAILURE', 'handshake failure')),
+         None, 'the TLS handshake with api.example.test failed (SSLV3_ALERT_HANDSHAKE_FAILURE): check api_url, '
+               'ca_path and any proxy in between'),
+    ])
+    def test_message_per_failure(self, exc, ca_path, expected):
+        client, sleeps = make_client(exc, ca_path=ca_path)
+        with pytest.raises(errors.TLSError) as err:
+            client.request('GET', '/repo')
+        assert err.value.message == expected
+        assert sleeps == []
+
+    def test_ca_path_unused_without_validation_is_not_blamed(self):
+        exc = wrapped_ssl_error(ssl_error(ssl.SSLError, 'X509', 'NO_CERTIFICATE_OR_CRL_FOUND', 'no certificate'))
+        client, dummy = make_client(exc, ca_path='/etc/ca.pem', validate_certs=False)
+        with pytest.raises(errors.TLSError) as err:
+            client.request('GET', '/repo')
+        assert err.value.message.startswith('the TLS handshake with api.example.test failed (NO_CERTIFICATE_OR_CRL')
+
+
+class TestRedirects:
+    @pytest.mark.parametrize('status', [301, 302, 303, 307, 308])
+    def test_redirect_is_an_error_naming_the_host_only(self, status):
+        location = 'https://user:pass@other.example:8443/v2/repo/r1/apikey?token=abc'
+        client, sleeps = make_client(response(status, headers={'Location': location}), response(200, {'id': 'k'}))
+        with pytest.raises(errors.RedirectError) as err:
+            client.request('POST', '/repo/r1/apikey', payload={'name': 'n'})
+        assert err.value.message == ('the Flashback API answered POST /repo/r1/apikey with a redirect (HTTP %d to '
+                                     'other.example): redirects are not followed; point api_url at the API itself'
+                                     % status)
+        assert err.value.fail_kwargs()['status'] == status
+        assert len(client.session.request.calls) == 1 and sleeps == []
+
+    @pytest.mark.parametrize('location, target', [
+        (None, 'without a Location'),
+        ('/elsewhere/repo', 'to another path on the same server'),
+        ('https://[broken/', 'to an unreadable location'),
+        ('https://bad\x01host/', 'to an unreadable location'),
+    ])
+    def test_location_shapes(self, location, target):
+        client, dummy = make_client(response(302, headers={'Location': location} if location else {}))
+        with pytest.raises(errors.RedirectError) as err:
+            client.request('GET', '/repo')
+        assert '(HTTP 302 %s)' % target in err.value.message
+
+    def test_a_get_is_not_retried_after_a_redirect(self):
+        client, sleeps = make_client(response(307, headers={'Location': 'https://x.example/'}), response(200, {}))
+        with pytest.raises(errors.RedirectError):
+            client.request('GET', '/repo')
+        assert len(client.session.request.calls) == 1 and sleeps == []
+
+
+class TestCredentialsNeverShown:
+    def test_userinfo_of_api_url_is_not_in_messages(self):
+        exc = requests.exceptions.ConnectionError('[Errno 111] Connection refused')
+        client = FlashbackClient('https://alice:hunter2@api.example.test/base/', TOKEN, max_retries=0)
+        client.session.request = FakeSession(exc, requests.exceptions.SSLError('certificate verify failed'))
+        messages = []
+        for dummy in range(2):
+            with pytest.raises(errors.FlashbackError) as err:
+                client.request('GET', '/repo')
+            messages.append(err.value.message)
+        assert messages[0] == ('cannot reach the Flashback API at https://api.example.test/base (GET /repo): '
+                               'Connection refused; check api_url and the network')
+        assert messages[1].startswith('TLS verification failed for https://api.example.test/base:')
+        assert 'hunter2' not in ''.join(messages) and 'alice' not in ''.join(messages)
+
+    @pytest.mark.parametrize('url, shown', [
+        ('https://u:p@h.example:8443/x', 'https://h.example:8443/x'),
+        ('http://[::1]:80', 'http://[::1]:80'),
+        ('https://h.example/p?token=t#f', 'https://h.example/p'),
+    ])
+    def test_shown_url(self, url, shown):
+        assert client_module.shown_url(url) == shown
+
+
+class TestTokenCharacters:
+    @pytest.mark.parametrize('token', [TOKEN + '\n', TOKEN + '\r\n', ' ' + TOKEN, 'tok en', 'tok\ten', 'tok\x00',
+                                       'tok\x7f', u'tok\u00e9n', u'tok\u2603', ''])
+    def test_refused_before_any_request_without_echoing(self, token):
+        with pytest.raises(errors.ConfigurationError) as err:
+            FlashbackClient('https://api.example.test', token)
+        assert err.value.message.startswith('api_token contains a newline, space or other character an HTTP header '
+                                            'cannot carry: ')
+        assert TOKEN not in err.value.message
+
+    @pytest.mark.parametrize('token', [TOKEN, 'eyJhbGciOiJIUzI1NiJ9.e30.abc-_~+/=', '!#$%&*^`|'])
+    def test_printable_ascii_is_accepted(self, token):
+        client = FlashbackClient('https://api.example.test', token)
+        assert prepared_headers(client)['Authorization'] == 'Bearer ' + token
 
     def test_timeout(self):
         client, dummy = make_client(requests.exceptions.ReadTimeout('read timed out'), timeout=5, max_retries=0)
@@ -335,3 +503,131 @@ class TestHelpers:
 
     def test_transport_reason_falls_back_to_class_name(self):
         assert client_module.transport_reason(requests.exceptions.ProxyError('x')) == 'ProxyError'
+
+
+# The emulator (emulator/flashback_emulator.py) is not shipped, but it is in every tree the unit tests run from
+# (scripts/make_tree.py copies what git tracks).
+EMULATOR_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', '..', 'emulator')
+ADMIN_TOKEN = 'fb-test-admin-token'  # the emulator's default seed
+
+
+def emulator_module():
+    sys.path.insert(0, EMULATOR_DIR)
+    try:
+        import flashback_emulator  # pylint: disable=import-error,import-outside-toplevel
+    except ImportError as exc:
+        pytest.fail('cannot import the emulator from %s (%s): run the unit tests from a checkout' % (EMULATOR_DIR, exc))
+    finally:
+        sys.path.remove(EMULATOR_DIR)
+    return flashback_emulator
+
+
+@pytest.fixture
+def serve():
+    """serve(host='127.0.0.1', tls=False): a running emulator with the default seed, stopped after the test."""
+    started = []
+
+    def start(host='127.0.0.1', tls=False):
+        emu = emulator_module().Emulator()
+        emu.start(host=host, tls=tls)
+        started.append(emu)
+        return emu
+    yield start
+    for emu in started:
+        emu.stop()
+
+
+def failure(emu_url, exc_class=errors.FlashbackError, **kwargs):
+    client = FlashbackClient(emu_url, ADMIN_TOKEN, max_retries=0, timeout=5, **kwargs)
+    with pytest.raises(exc_class) as err:
+        client.request('GET', '/repo')
+    return err.value.message
+
+
+class TestAgainstRealServers:
+    """The TLS, redirect and netrc behaviour against real sockets: the emulator, with --tls's self-signed CA."""
+
+    def test_ca_path_verifies_the_server(self, serve):
+        emu = serve(tls=True)
+        client = FlashbackClient(emu.url, ADMIN_TOKEN, ca_path=emu.ca_path, timeout=5)
+        assert [repo['id'] for repo in client.request('GET', '/repo')['repos']][:2] == ['r1', 'r2']
+
+    def test_self_signed_without_ca_path(self, serve):
+        emu = serve(tls=True)
+        assert failure(emu.url, errors.TLSError) == (
+            'TLS verification failed for %s: set ca_path to the CA bundle that signed the server certificate '
+            '(or validate_certs: false, which is insecure); the check said: self-signed certificate' % emu.url)
+
+    def test_ca_path_of_another_ca(self, serve, tmp_path):
+        emu = serve(tls=True)
+        other_ca = emulator_module().write_self_signed_cert(str(tmp_path))[0]
+        assert failure(emu.url, errors.TLSError, ca_path=other_ca) == (
+            'TLS verification failed for %s: the server certificate is not signed by the CA in ca_path %s '
+            '(self-signed certificate); set ca_path to the CA bundle that signed it' % (emu.url, other_ca))
+
+    @pytest.mark.parametrize('content', ['empty', 'text', 'der', 'broken_pem', 'private_key'])
+    def test_ca_path_without_a_pem_certificate(self, serve, tmp_path, content):
+        emu = serve(tls=True)
+        with open(emu.ca_path, 'rb') as handle:
+            pem = handle.read()
+        with open(os.path.join(os.path.dirname(emu.ca_path), 'emulator-key.pem'), 'rb') as handle:
+            key = handle.read()
+        body = {
+            'empty': b'',
+            'text': b'not a certificate\n',
+            'der': ssl.PEM_cert_to_DER_cert(pem.decode('ascii')),
+            'broken_pem': b'-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n',
+            'private_key': key,
+        }[content]
+        ca_path = tmp_path / 'ca.pem'
+        ca_path.write_bytes(body)
+        assert failure(emu.url, errors.TLSError, ca_path=str(ca_path)) == (
+            'ca_path %s holds no PEM certificate: give the PEM file of the CA that signed the server certificate'
+            % ca_path)
+
+    def test_missing_ca_path(self, serve, tmp_path):
+        emu = serve(tls=True)
+        missing = str(tmp_path / 'nowhere.pem')
+        assert failure(emu.url, errors.TLSError, ca_path=missing) == (
+            'cannot load ca_path %s (not found): give the path of a readable PEM file' % missing)
+
+    def test_https_to_a_plain_http_server(self, serve):
+        emu = serve()
+        server = emu.url.split('://')[1]
+        assert failure('https://' + server, errors.TLSError) == (
+            'api_url uses https:// but the server at %s does not speak TLS (is it http://?)' % server)
+
+    def test_certificate_for_another_host(self, serve):
+        # The emulator's certificate names 127.0.0.1 and localhost; 127.0.0.2 is loopback too (Linux).
+        emu = serve(host='127.0.0.2', tls=True)
+        assert failure(emu.url, errors.TLSError, ca_path=emu.ca_path) == (
+            'the server certificate does not match 127.0.0.2: use the host name the certificate was issued for in '
+            'api_url')
+
+    def test_a_307_to_a_create_is_not_followed(self, serve):
+        emu = serve()
+        emu.backend.add_fault(dict(method='POST', path='/apikey$', action='raw', status=307, body='',
+                                   location=emu.url + '/repo/r1/apikey'))
+        client = FlashbackClient(emu.url, ADMIN_TOKEN, timeout=5)
+        with pytest.raises(errors.RedirectError) as err:
+            client.request('POST', '/repo/r1/apikey', payload=dict(name='n', accessType='READ'))
+        assert err.value.message == ('the Flashback API answered POST /repo/r1/apikey with a redirect (HTTP 307 to '
+                                     '127.0.0.1): redirects are not followed; point api_url at the API itself')
+        assert [(r['method'], r['status']) for r in emu.requests] == [('POST', 307)]
+        assert emu.state()['keys'] == []
+
+    def test_netrc_for_the_host_does_not_replace_the_token(self, serve, tmp_path, monkeypatch):
+        emu = serve()
+        netrc = tmp_path / 'netrc'
+        netrc.write_text('machine 127.0.0.1 login someone password netrc-password\n')
+        monkeypatch.setenv('NETRC', str(netrc))
+        # Sent as Basic auth, these credentials would get a 401 from the emulator.
+        assert requests.get(emu.url + '/repo', timeout=5).status_code == 401
+        client = FlashbackClient(emu.url, ADMIN_TOKEN, timeout=5)
+        assert client.request('GET', '/repo')['success'] is True
+
+    def test_a_token_with_a_trailing_newline_sends_nothing(self, serve):
+        emu = serve()
+        with pytest.raises(errors.ConfigurationError):
+            FlashbackClient(emu.url, ADMIN_TOKEN + '\n').request('GET', '/repo')
+        assert emu.requests == []

@@ -320,7 +320,7 @@ class TestFailures:
         assert [(s['id'], s['secret']) for s in result['new_secrets']] == [('k2', SECRET + 'k2')]
         [failure] = result['failures']
         assert failure.startswith("entry 1 (name 'ci'): rotating API key 'ci' in repository r1: the replacement k2 "
-                                  "exists and its secret is in this result, but deleting the old key k1 and renaming "
+                                  "exists and its secret is in this result, but retiring the old key k1 and renaming "
                                   "the replacement did not finish (the Flashback API failed on DELETE")
         assert failure.endswith('store the secret now, then rerun to finish the rotation')
         assert SECRET not in failure

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from ansible_collections.flashback.platform.plugins.module_utils import apikeys, errors
 from ansible_collections.flashback.platform.plugins.module_utils.client import FlashbackClient
+from ansible_collections.flashback.platform.plugins.module_utils.reconcile import id_problem
 
 FUZZ_EXAMPLES = 400
 TOKEN = 'fuzz-token-SECRET'
@@ -36,7 +37,9 @@ api_like = st.fixed_dictionaries({}, optional={
 raw_bodies = (api_like.map(json.dumps) | json_values.map(json.dumps) | st.text(max_size=200)
               | st.just('{"keys": [' + '{"id": "k", "name": "n", "accessType": "READ"},' * 5000 + '{}]}'))
 statuses = st.sampled_from([200, 201, 204, 301, 400, 401, 403, 404, 409, 418, 429, 500, 502, 503, 504]) | st.integers(100, 599)
-headers = st.fixed_dictionaries({}, optional={'Retry-After': st.text(max_size=10)})
+headers = st.fixed_dictionaries({}, optional={
+    'Retry-After': st.text(max_size=10),
+    'Location': st.sampled_from(['https://u:p@other.example/x?token=t', '/relative', 'https://[', '']) | st.text(max_size=40)})
 
 
 def fake_response(status, raw, extra_headers):
@@ -58,6 +61,7 @@ def assert_clean(exc):
     assert isinstance(kwargs['msg'], str) and kwargs['msg']
     assert '\n' not in kwargs['msg']
     assert TOKEN not in json.dumps(kwargs)
+    assert 'u:p@' not in kwargs['msg'] and 'token=t' not in kwargs['msg']
 
 
 @settings(max_examples=FUZZ_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -82,12 +86,13 @@ def test_resource_layer_answers(status, raw, operation):
             keys = apikeys.list_keys(client, 'r1')
             assert all(set(key) == {'id', 'name', 'access', 'key', 'repo_id', 'created_at'} for key in keys)
             assert all(isinstance(key['id'], str) and isinstance(key['name'], str) for key in keys)
+            assert all(id_problem(key['id']) is None for key in keys)
         elif operation == 'list_repos':
-            assert all(isinstance(repo['id'], str) for repo in apikeys.list_repos(client))
+            assert all(id_problem(repo['id']) is None for repo in apikeys.list_repos(client))
         elif operation == 'resolve':
             assert isinstance(apikeys.resolve_repo_id(client, repo_name='backups'), str)
         else:
             apikey, secret = apikeys.ApiKeys(client, 'r1').create('n', 'READ')
-            assert isinstance(secret, str) and secret and isinstance(apikey['id'], str)
+            assert isinstance(secret, str) and secret and id_problem(apikey['id']) is None
     except errors.FlashbackError as exc:
         assert_clean(exc)

@@ -242,7 +242,7 @@ class TestDecideExclusive:
         assert reconcile.decide_exclusive('r1', [], [declared(name='keep')], []) == []
 
 
-ALL_FIELDS = 'repo_id, repo_name, name, key_id, access, state, rotate, max_age_days'
+ALL_FIELDS = 'repo_id, repo_name, name, key_id, access, state, rotate, max_age_days, retire_after_days'
 
 
 def ok(**fields):
@@ -255,7 +255,7 @@ class TestValidateEntries:
     def test_defaults(self):
         assert reconcile.validate_entries([dict(repo_id='r1', name='a')]) == [
             dict(repo_id='r1', repo_name=None, name='a', key_id=None, access=None, state='present', rotate=False,
-                 max_age_days=None)]
+                 max_age_days=None, retire_after_days=0)]
 
     def test_module_filled_nones_are_defaults(self):
         # AnsibleModule sets every unset suboption to None (or its default); None state and rotate still work.
@@ -317,10 +317,10 @@ class TestValidateEntries:
                      "entry 1 (name 'a') sets both rotate and max_age_days: rotate replaces the key on every run, "
                      "max_age_days only when it is older; choose one", id='rotate-and-max-age'),
         pytest.param([ok(state='absent', rotate=True)], None,
-                     "entry 1 (name 'a') sets state absent with rotate or max_age_days; a deleted key is not rotated",
+                     "entry 1 (name 'a') sets state absent with rotate, max_age_days or retire_after_days; a deleted key is not rotated",
                      id='absent-and-rotate'),
         pytest.param([ok(state='absent', max_age_days=5)], None,
-                     "entry 1 (name 'a') sets state absent with rotate or max_age_days; a deleted key is not rotated",
+                     "entry 1 (name 'a') sets state absent with rotate, max_age_days or retire_after_days; a deleted key is not rotated",
                      id='absent-and-max-age'),
         pytest.param([ok(max_age_days=0)], None, "entry 1 (name 'a') has max_age_days 0; use 1 or more",
                      id='max-age-zero'),

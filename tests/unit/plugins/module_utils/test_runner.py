@@ -99,3 +99,16 @@ class TestFailuresWithSecrets:
         for no_log in (True, False):
             module = run(no_log, FlashbackError('authentication failed', status=401))
             assert module.exited == ('fail', dict(msg='authentication failed', status=401))
+
+
+class TestUrlCredentials:
+    def test_password_in_api_url_is_censored_everywhere_ansible_echoes_it(self, monkeypatch):
+        monkeypatch.undo()  # the real client_from_module
+        module = RecordingModule(no_log=False)
+        module.no_log_values = set()
+        module.params = dict(api_url='https://bob:hunter2@api.example.test', api_token='t', validate_certs=True,
+                             ca_path=None, timeout=30, max_retries=3)
+        with pytest.raises(Exited):
+            runner.client_from_module(module)
+        assert module.exited[0] == 'fail' and 'hunter2' not in module.exited[1]['msg']
+        assert 'hunter2' in module.no_log_values

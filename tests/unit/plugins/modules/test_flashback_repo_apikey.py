@@ -189,8 +189,8 @@ class TestRunRotation:
     @pytest.mark.parametrize('options, message', [
         (dict(max_age_days=0), "API key 'ci' has max_age_days 0; use 1 or more"),
         (dict(max_age_days=30, rotate=True), "API key 'ci' sets both rotate and max_age_days"),
-        (dict(max_age_days=30, state='absent'), "API key 'ci' sets state absent with rotate or max_age_days"),
-        (dict(rotate=True, state='absent'), "API key 'ci' sets state absent with rotate or max_age_days"),
+        (dict(max_age_days=30, state='absent'), "API key 'ci' sets state absent with rotate, max_age_days or retire_after_days"),
+        (dict(rotate=True, state='absent'), "API key 'ci' sets state absent with rotate, max_age_days or retire_after_days"),
     ])
     def test_bad_rotation_options(self, fake_api, make_module, options, message):
         with pytest.raises(errors.ConfigurationError) as exc:

@@ -1,0 +1,417 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, Flashback platform team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: flashback_secret_files
+short_description: Write new Flashback API key secrets to private files
+version_added: 0.2.0
+description:
+  - Writes one JSON file per entry of O(secrets) (the C(new_secrets) that M(flashback.platform.flashback_repo_apikeys)
+    returns) to C(<path>/<encoded repo_id>/<encoded name>.json), with the fields C(id), C(name), C(repo_id),
+    C(repo_name), C(access), C(key) and C(secret). The P(flashback.platform.repo_apikeys#role) role runs it when
+    C(flashback_repo_apikeys_secrets_dir) is set.
+  - "File names encode the repository ID and the key name so that two different values never share a file, also on
+    case-insensitive file systems (the macOS default): lowercase ASCII letters, digits and C(-) are kept; every other
+    byte of the value's UTF-8 form, uppercase letters, C(.) and C(_) included, becomes C(_) and two uppercase
+    hexadecimal digits. C(ci-reader) stays C(ci-reader), C(svc/one) becomes C(svc_2Fone), C(svc_one) C(svc_5Fone),
+    C(..) C(_2E_2E) and C(CI) C(_43_49). An encoded name never contains C(/) or C(.), so it cannot leave its directory."
+  - Refuses, before writing anything, an empty repository ID or name, an encoded name over 200 bytes, and two entries
+    for the same repository and name (they would share a file; pass each key once).
+  - Also before writing anything, O(path) and each repository directory must be a real directory (not a symbolic link)
+    owned by the user the module runs as and not writable by group or others; missing ones are created with mode
+    C(0700) (missing parents of O(path) too).
+  - Each file is created under a temporary name in its directory with mode C(0600) from its first byte (whatever the
+    umask), written, flushed to disk and renamed onto its final name, so readers never see half a file. A symbolic
+    link at the final name is replaced, never followed. A write that fails removes its temporary file and fails the
+    module, naming the files written before it.
+  - Idempotent. A file that already holds the same content, with mode C(0600) and owned by the user the module runs
+    as, is left alone; a rerun with the same secrets writes nothing.
+  - Results, messages and errors name files, never their content.
+author:
+  - Flashback platform team (@flashbacknetwork)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Runs every check and reports in RV(files) and C(changed) what would be written; creates and writes nothing.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+options:
+  path:
+    description:
+      - The secrets directory, on the host the module runs on (the controller when delegated to C(localhost)).
+      - Its last component must not be a symbolic link; links higher up in the path are followed.
+    type: path
+    required: true
+  secrets:
+    description:
+      - The secrets to write, one file each. Pass each repository and name once.
+      - Only O(secrets[].secret) is hidden from the task's output; the other fields are not secret.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      repo_id:
+        description: ID of the key's repository; encoded, it names the file's directory.
+        type: str
+        required: true
+      name:
+        description: Name of the key; encoded, plus C(.json), it names the file.
+        type: str
+        required: true
+      repo_name:
+        description: Name of the repository, when known.
+        type: str
+      id:
+        description: ID of the key.
+        type: str
+      key:
+        description: The access key ID.
+        type: str
+      access:
+        description: Access level of the key.
+        type: str
+      secret:
+        description: The key's one-time secret.
+        type: str
+        required: true
+seealso:
+  - module: flashback.platform.flashback_repo_apikeys
+'''
+
+EXAMPLES = r'''
+- name: Converge the keys of two repositories
+  flashback.platform.flashback_repo_apikeys:
+    api_token: "{{ flashback_token }}"
+    apikeys:
+      - {repo_name: backups, name: ci-reader}
+      - {repo_id: r2, name: ingest, access: WRITE}
+  register: fleet
+  no_log: true  # the result holds every new secret
+  # A failed run still returns the secrets of the keys it created: write them before failing.
+  ignore_errors: true
+
+- name: Write each new secret to its own 0600 file, e.g. /etc/flashback/secrets/r2/ingest.json
+  flashback.platform.flashback_secret_files:
+    path: /etc/flashback/secrets
+    secrets: "{{ fleet.new_secrets | default([]) }}"
+  register: secret_files
+  no_log: true
+
+- name: Fail if the converge failed
+  ansible.builtin.fail:
+    msg: "{{ fleet.msg }}"
+  when: fleet is failed
+
+- name: Show where the new secrets are
+  ansible.builtin.debug:
+    msg: "{{ secret_files.files | map(attribute='path') | list }}"
+'''
+
+RETURN = r'''
+files:
+  description: One entry per secret, in the order of O(secrets); in check mode, the files that would be written.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    repo_id:
+      description: ID of the repository, as passed.
+      type: str
+      sample: r2
+    name:
+      description: Name of the key, as passed.
+      type: str
+      sample: ingest
+    path:
+      description: The file's path.
+      type: str
+      sample: /etc/flashback/secrets/r2/ingest.json
+    changed:
+      description: Whether the file was (in check mode, would be) written.
+      type: bool
+      sample: true
+'''
+
+import json
+import os
+import stat
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.flashback.platform.plugins.module_utils.errors import FlashbackError
+
+SECRET_SPEC = dict(
+    repo_id=dict(type='str', required=True),
+    name=dict(type='str', required=True),
+    repo_name=dict(type='str'),
+    id=dict(type='str'),
+    key=dict(type='str', no_log=False),
+    access=dict(type='str'),
+    secret=dict(type='str', required=True, no_log=True),
+)
+FIELDS = ('id', 'name', 'repo_id', 'repo_name', 'access', 'key', 'secret')
+# Kept as they are; every other byte is escaped. Uppercase letters are escaped too, so that names differing only in
+# case stay different files on case-insensitive file systems. No "." is kept: no name is ".", ".." or hidden.
+KEPT_BYTES = frozenset(bytearray(b'abcdefghijklmnopqrstuvwxyz0123456789-'))
+MAX_ENCODED_BYTES = 200
+DIRECTORY_MODE = 0o700
+FILE_MODE = 0o600
+_CLOEXEC = getattr(os, 'O_CLOEXEC', 0)
+
+
+class SecretFilesError(FlashbackError):
+    """A refusal or a failed write; the message names files and entries, never a secret."""
+
+
+def encode(text):
+    """The file-name form of a repository ID or key name: injective, also once case is folded."""
+    return ''.join(chr(byte) if byte in KEPT_BYTES else '_%02X' % byte
+                   for byte in bytearray(text.encode('utf-8', 'surrogatepass')))
+
+
+def render(secret):
+    """The file's bytes: the documented fields, sorted, as indented JSON."""
+    return (json.dumps(dict((field, secret.get(field)) for field in FIELDS), indent=4, sort_keys=True)
+            + '\n').encode('utf-8')
+
+
+def plan_files(secrets):
+    """``(secret, directory name, file name)`` per secret; refuses empty or long names and shared files."""
+    planned = []
+    seen = {}
+    for number, secret in enumerate(secrets, 1):
+        names = []
+        for field in ('repo_id', 'name'):
+            if not secret.get(field):
+                raise SecretFilesError('secret %d has no %s; nothing was written' % (number, field))
+            encoded = encode(secret[field])
+            if len(encoded) > MAX_ENCODED_BYTES:
+                raise SecretFilesError('secret %d: %s %r is %d bytes once encoded for a file name, over %d; nothing '
+                                       'was written' % (number, field, secret[field], len(encoded), MAX_ENCODED_BYTES))
+            names.append(encoded)
+        directory, file_name = names[0], names[1] + '.json'
+        # The encoding is injective, so two entries share a file only when they repeat a repository and name.
+        if (directory, file_name) in seen:
+            raise SecretFilesError('secrets %d and %d both go to %s/%s (repository %r, name %r): pass each key '
+                                   'once; nothing was written'
+                                   % (seen[(directory, file_name)], number, directory, file_name,
+                                      secret['repo_id'], secret['name']))
+        seen[(directory, file_name)] = number
+        planned.append((secret, directory, file_name))
+    return planned
+
+
+def _failed(action, path, exc):
+    # strerror only: str(OSError) would repeat the file name in another format. Neither ever holds file content.
+    return SecretFilesError('could not %s %s: %s' % (action, path, exc.strerror or exc))
+
+
+def _check_directory(path, st):
+    """Refuse a directory others could write to or swap; ``st`` is from lstat or fstat."""
+    if stat.S_ISLNK(st.st_mode):
+        raise SecretFilesError('secrets directory %s is a symbolic link: give the directory it points to, or choose '
+                               'another directory' % path)
+    if not stat.S_ISDIR(st.st_mode):
+        raise SecretFilesError('secrets directory %s exists and is not a directory' % path)
+    if st.st_uid != os.geteuid():
+        raise SecretFilesError('secrets directory %s is owned by uid %d, not by you (uid %d): choose another directory'
+                               % (path, st.st_uid, os.geteuid()))
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise SecretFilesError('secrets directory %s is writable by group or others (mode %04o): chmod go-w %s, or '
+                               'choose another directory' % (path, stat.S_IMODE(st.st_mode), path))
+
+
+def _lstat(name, dir_fd, path):
+    """lstat ``name`` (in ``dir_fd`` when given); None when it does not exist."""
+    try:
+        return os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise _failed('inspect', path, exc)
+
+
+def _open_directory(name, dir_fd, path):
+    """Open a checked directory without following a link at its last component; checks what was opened."""
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | _CLOEXEC, dir_fd=dir_fd)
+    except OSError as exc:
+        raise _failed('open', path, exc)
+    try:
+        _check_directory(path, os.fstat(fd))
+    except SecretFilesError:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _make_directory(name, dir_fd, path):
+    """Create a directory with mode 0700 exactly (a mkdir mode is masked by the umask) and open it."""
+    try:
+        os.mkdir(name, DIRECTORY_MODE, dir_fd=dir_fd)
+    except FileExistsError:
+        pass  # created meanwhile: _open_directory checks it like any existing one
+    except OSError as exc:
+        raise _failed('create', path, exc)
+    fd = _open_directory(name, dir_fd, path)
+    try:
+        os.fchmod(fd, DIRECTORY_MODE)
+    except OSError as exc:
+        os.close(fd)
+        raise _failed('chmod', path, exc)
+    return fd
+
+
+def _make_parents(path):
+    """Create the missing parents of the secrets directory, mode 0700, as ansible.builtin.file would."""
+    missing = []
+    parent = os.path.dirname(path)
+    while parent and not os.path.lexists(parent):
+        missing.append(parent)
+        parent = os.path.dirname(parent)
+    for directory in reversed(missing):
+        try:
+            os.mkdir(directory, DIRECTORY_MODE)
+            os.chmod(directory, DIRECTORY_MODE)
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise _failed('create', directory, exc)
+
+
+def _is_current(name, dir_fd, st, content):
+    """Whether the existing entry is our regular 0600 file with exactly ``content``."""
+    if (st is None or not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid()
+            or stat.S_IMODE(st.st_mode) != FILE_MODE or st.st_size != len(content)):
+        return False
+    fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | _CLOEXEC, dir_fd=dir_fd)
+    with os.fdopen(fd, 'rb') as existing:
+        return existing.read(len(content) + 1) == content
+
+
+def _write(name, dir_fd, path, content):
+    """Write ``content`` to a new 0600 temporary file in ``dir_fd``, sync it, rename it onto ``name``."""
+    while True:
+        # Never an encoded name: those have no ".".
+        temp = '.tmp-%s' % os.urandom(8).hex()
+        try:
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | _CLOEXEC, FILE_MODE,
+                         dir_fd=dir_fd)
+            break
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise _failed('create a temporary file for', path, exc)
+    try:
+        with os.fdopen(fd, 'wb') as handle:
+            os.fchmod(handle.fileno(), FILE_MODE)  # the open mode was masked by the umask; no wider, but exact
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        # rename(2) replaces whatever the name is, a symbolic link included, and never follows it.
+        os.replace(temp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+    except OSError as exc:
+        try:
+            os.unlink(temp, dir_fd=dir_fd)
+        except OSError:
+            pass
+        raise _failed('write', path, exc)
+
+
+def write_secret_files(path, secrets, check_mode):
+    """Check everything, then write what differs; returns ``dict(changed, files)``."""
+    if not path:
+        raise SecretFilesError('path is empty: give the secrets directory')
+    planned = plan_files(secrets)
+    path = path.rstrip(os.sep) or os.sep  # a trailing "/" would make lstat follow a link
+    repo_dirs = []
+    for _secret, directory, _file_name in planned:
+        if directory not in repo_dirs:
+            repo_dirs.append(directory)
+
+    fds = {}  # None: the secrets directory; else a repository directory name. Only directories that exist.
+    try:
+        # Checks first, every one of them, before anything is created or written.
+        root_st = _lstat(path, None, path)
+        if root_st is not None:
+            _check_directory(path, root_st)
+            fds[None] = _open_directory(path, None, path)
+            for directory in repo_dirs:
+                dir_path = os.path.join(path, directory)
+                st = _lstat(directory, fds[None], dir_path)
+                if st is not None:
+                    _check_directory(dir_path, st)
+                    fds[directory] = _open_directory(directory, fds[None], dir_path)
+
+        files, to_write = [], []
+        for secret, directory, file_name in planned:
+            file_path = os.path.join(path, directory, file_name)
+            content = render(secret)
+            st = _lstat(file_name, fds[directory], file_path) if directory in fds else None
+            if st is not None and not (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)):
+                raise SecretFilesError('%s exists and is not a file: move it away; nothing was written' % file_path)
+            try:
+                changed = not (directory in fds and _is_current(file_name, fds[directory], st, content))
+            except OSError as exc:
+                raise _failed('read', file_path, exc)
+            files.append(dict(repo_id=secret['repo_id'], name=secret['name'], path=file_path, changed=changed))
+            if changed:
+                to_write.append((directory, file_name, file_path, content))
+
+        if check_mode or not to_write:
+            return dict(changed=bool(to_write), files=files)
+
+        if None not in fds:
+            _make_parents(path)
+            fds[None] = _make_directory(path, None, path)
+        written = []
+        try:
+            for directory, file_name, file_path, content in to_write:
+                if directory not in fds:
+                    fds[directory] = _make_directory(directory, fds[None], os.path.join(path, directory))
+                _write(file_name, fds[directory], file_path, content)
+                written.append(file_path)
+            for fd in fds.values():
+                os.fsync(fd)  # the renames and new directories, on disk
+        except SecretFilesError as exc:
+            raise SecretFilesError('%s (%d of %d files written before: %s)'
+                                   % (exc.message, len(written), len(to_write), ', '.join(written) or 'none'),
+                                   changed=bool(written), written=written)
+        except OSError as exc:
+            raise SecretFilesError('could not sync %s to disk: %s' % (path, exc.strerror or exc),
+                                   changed=True, written=written)
+        return dict(changed=True, files=files)
+    finally:
+        for fd in fds.values():
+            os.close(fd)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type='path', required=True),
+            # Only the secret field is no_log: a no_log list would mask every ID and name in the result's paths.
+            secrets=dict(type='list', elements='dict', required=True, no_log=False, options=SECRET_SPEC),
+        ),
+        supports_check_mode=True,
+    )
+    try:
+        result = write_secret_files(module.params['path'], module.params['secrets'], module.check_mode)
+    except SecretFilesError as exc:
+        module.fail_json(**exc.fail_kwargs())
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
