@@ -85,7 +85,7 @@ options:
     type: int
   warn_before_days:
     description:
-      - Report in RV(due_soon) (and as warnings) the declared keys with O(apikeys[].max_age_days) (or O(max_age_days))
+      - Report in C(due_soon) (and as warnings) the declared keys with O(apikeys[].max_age_days) (or O(max_age_days))
         that are due for rotation within this many days.
     type: int
   concurrency:

@@ -86,6 +86,12 @@ changes:
       description: The live key as M(flashback.platform.flashback_repo_apikey_info) returns it; V({}) for creates.
       type: dict
       sample: {}
+due_soon:
+  description: One line per declared key due for rotation within O(warn_before_days) days (also given as warnings).
+  returned: when O(warn_before_days) is set
+  type: list
+  elements: str
+  sample: ['r1/ci-reader is due for rotation in 3 days']
 results:
   description:
     - One entry per declared key as it will be after the changes, then one per key that O(exclusive) deletes.
@@ -137,7 +143,12 @@ from ansible_collections.flashback.platform.plugins.module_utils.runner import r
 
 def run(module, client):
     plan = converge.converge_set(client, module.params, check_mode=True, diff=False)
-    return dict(changed=False, changes=plan['changes'], results=plan['results'])
+    result = dict(changed=False, changes=plan['changes'], results=plan['results'])
+    if 'due_soon' in plan:
+        result['due_soon'] = plan['due_soon']
+        for line in plan['due_soon']:
+            module.warn(line)
+    return result
 
 
 def main():
