@@ -111,11 +111,34 @@ class Decision(object):
 # of a SHA-256 over the name and the old id. A user's key whose name merely looks like a marker (no check,
 # or a check that does not fit) is an ordinary key, never taken over as a half-done rotation.
 MARKER = ' (replacing %s #%s)'
-_MARKER_RE = re.compile(r'^(?P<name>.*) \(replacing (?P<old_id>[^()\s#]+) #(?P<check>[0-9a-f]{8})\)$')
+_MARKER_RE = re.compile(r'^(?P<name>.*) \(replacing (?P<value>[^()\s#]+) #(?P<check>[0-9a-f]{8})\)$')
+# A rotation with a grace period keeps the old key valid under "<name> (retiring after YYYY-MM-DD #<check>)"
+# (check over the name and the date, as above): the API has no expiry field, so the name is the record. A run
+# on or after that date (UTC) deletes it.
+RETIRING = ' (retiring after %s #%s)'
+_RETIRING_RE = re.compile(r'^(?P<name>.*) \(retiring after (?P<value>\d{4}-\d{2}-\d{2}) #(?P<check>[0-9a-f]{8})\)$')
 
 
-def _marker_check(name, old_id):
-    return hashlib.sha256(('flashback.platform rotation\0%s\0%s' % (name, old_id)).encode('utf-8')).hexdigest()[:8]
+def _marker_check(name, value):
+    return hashlib.sha256(('flashback.platform rotation\0%s\0%s' % (name, value)).encode('utf-8')).hexdigest()[:8]
+
+
+def _parse_checked(pattern, key_name):
+    """``(name, value)`` when ``key_name`` matches ``pattern`` and its check fits, else None."""
+    match = pattern.match(key_name or '')
+    if not match or match.group('check') != _marker_check(match.group('name'), match.group('value')):
+        return None
+    return match.group('name'), match.group('value')
+
+
+def _keys_marked(live, name, parse):
+    """``(key, value)`` of the live keys whose marker name ``parse`` reads as belonging to ``name``."""
+    found = []
+    for key in live:
+        marker = parse(key['name'])
+        if marker and marker[0] == name:
+            found.append((key, marker[1]))
+    return found
 
 
 def replacement_name(name, old_id):
@@ -124,17 +147,7 @@ def replacement_name(name, old_id):
 
 def parse_marker(key_name):
     """``(name, old_id)`` when ``key_name`` is a replacement's marker name (its check fits), else None."""
-    match = _MARKER_RE.match(key_name or '')
-    if not match or match.group('check') != _marker_check(match.group('name'), match.group('old_id')):
-        return None
-    return match.group('name'), match.group('old_id')
-
-
-# A rotation with a grace period keeps the old key valid under "<name> (retiring after YYYY-MM-DD #<check>)"
-# (check over the name and the date, as above): the API has no expiry field, so the name is the record. A run
-# on or after that date (UTC) deletes it.
-RETIRING = ' (retiring after %s #%s)'
-_RETIRING_RE = re.compile(r'^(?P<name>.*) \(retiring after (?P<date>\d{4}-\d{2}-\d{2}) #(?P<check>[0-9a-f]{8})\)$')
+    return _parse_checked(_MARKER_RE, key_name)
 
 
 def retiring_name(name, date):
@@ -144,30 +157,17 @@ def retiring_name(name, date):
 
 def parse_retiring(key_name):
     """``(name, date)`` when ``key_name`` is a retiring key's name (its check fits), else None."""
-    match = _RETIRING_RE.match(key_name or '')
-    if not match or match.group('check') != _marker_check(match.group('name'), match.group('date')):
-        return None
-    return match.group('name'), match.group('date')
+    return _parse_checked(_RETIRING_RE, key_name)
 
 
 def retiring_keys(live, name):
     """``(key, date)`` of the live keys a grace-period rotation of ``name`` keeps until ``date``."""
-    found = []
-    for key in live:
-        retiring = parse_retiring(key['name'])
-        if retiring and retiring[0] == name:
-            found.append((key, retiring[1]))
-    return found
+    return _keys_marked(live, name, parse_retiring)
 
 
 def pending_replacements(live, name):
     """``(key, old_id)`` of the live keys an interrupted rotation of ``name`` left under the marker name."""
-    found = []
-    for key in live:
-        marker = parse_marker(key['name'])
-        if marker and marker[0] == name:
-            found.append((key, marker[1]))
-    return found
+    return _keys_marked(live, name, parse_marker)
 
 
 def parse_created_at(value):
