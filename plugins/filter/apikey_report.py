@@ -16,7 +16,6 @@ import re
 import time
 
 from ansible.errors import AnsibleFilterError
-from ansible.module_utils.six import string_types
 
 COLUMNS = ('repository', 'key', 'access', 'age', 'due', 'retiring')
 FORMATS = ('markdown', 'csv', 'summary')
@@ -157,7 +156,7 @@ def apikey_report(keys, report_format='markdown', max_age_days=None, today=None)
         return summary(keys, max_age_days)
     if today is None:
         today = time.strftime('%Y-%m-%d', time.gmtime())
-    elif not isinstance(today, string_types):
+    elif not isinstance(today, str):
         raise AnsibleFilterError('apikey_report: today is %r; give a YYYY-MM-DD string' % (today,))
     return markdown(keys, max_age_days, today)
 
