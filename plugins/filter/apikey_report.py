@@ -87,7 +87,7 @@ def _markdown_due(key, max_age_days):
     if due is None:
         return 'unknown' if max_age_days is not None and not key['retiring'] else '-'
     if due < 0:
-        return 'overdue by %s' % _days(-due)
+        return 'overdue by %s' % _days(abs(due))
     return 'today' if due == 0 else 'in %s' % _days(due)
 
 
