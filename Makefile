@@ -128,7 +128,8 @@ reliability-doc:
 
 # Every module's EXAMPLES block and every documented playbook, run against the emulator.
 examples: collection
-	$(ECOSYSTEM) tests/ecosystem/test_examples.py tests/ecosystem/test_troubleshooting_guide.py
+	$(ECOSYSTEM) tests/ecosystem/test_examples.py tests/ecosystem/test_troubleshooting_guide.py \
+		tests/ecosystem/test_secret_delivery.py
 
 awx: collection
 	$(ECOSYSTEM) tests/ecosystem/test_awx_job.py

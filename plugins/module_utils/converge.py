@@ -90,17 +90,21 @@ class Outcome(object):
 class Converger(object):
     """Apply decisions to one repository's keys through :class:`apikeys.ApiKeys` (which honours check mode)."""
 
-    def __init__(self, client, repo_id, live, check_mode, retire_old_keys):
+    def __init__(self, client, repo_id, live, check_mode, retire_old_keys, create_keys=True):
         self.api = apikeys.ApiKeys(client, repo_id, check_mode=check_mode)
         # Ids an ambiguous create must not take for its orphan: the listed keys and the ones made here.
         self.known_ids = set(key['id'] for key in live)
         self.check_mode = check_mode
         self.retire_old_keys = retire_old_keys
+        self.create_keys = create_keys
 
     def apply(self, decision):
         outcome = Outcome(decision)
         try:
-            getattr(self, '_' + decision.action)(decision, outcome)
+            if not self.create_keys and decision.action in (reconcile.CREATE, reconcile.ROTATE):
+                outcome.skipped = True  # a phase that only retires: no key is made whose secret it could not hand on
+            else:
+                getattr(self, '_' + decision.action)(decision, outcome)
             for key in decision.expired:  # retiring keys whose date has come: one DELETE each
                 self.api.delete(key)
                 self._mark_written(outcome)
@@ -135,6 +139,11 @@ class Converger(object):
             self.api.delete(key)
             self._mark_written(outcome)
         outcome.after = None
+
+    def _withdraw(self, decision, outcome):
+        self._delete(decision, outcome)
+        # A withdrawn replacement leaves the old key as the entry's key; a withdrawn new key leaves none.
+        outcome.after = None if decision.current in decision.doomed else decision.current
 
     def _rotate(self, decision, outcome):
         old = decision.current
@@ -194,7 +203,9 @@ def _result(outcome, state):
     after = (decision.current if decision.action == reconcile.DELETE else outcome.after) or {}
     result = dict(repo_id=decision.repo_id, name=decision.name, action=decision.action, state=state,
                   id=after.get('id'), key=after.get('key'), access=after.get('access'), changed=outcome.changed)
-    if outcome.skipped:
+    if outcome.skipped and decision.action == reconcile.CREATE:
+        result['pending_create'] = True
+    elif outcome.skipped:
         result['pending_rotation'] = True
     if outcome.replaced and outcome.replaced.get('retire_after'):
         result['retiring'] = outcome.replaced
@@ -214,7 +225,7 @@ def _diff(outcome):
 
 def converge(client, entries, check_mode=False, exclusive=False, protected=(), max_age_days=None,
              concurrency=DEFAULT_CONCURRENCY, retire_old_keys=True, now=None, label=reconcile.describe,
-             retire_after_days=None):
+             retire_after_days=None, create_keys=True, undelivered=()):
     """Converge ``entries``; returns ``dict(changed, changes, results, new_secrets, failures, outcomes)``.
 
     ``outcomes`` (one :class:`Outcome` per entry, then per exclusive delete) is for the calling module;
@@ -240,7 +251,10 @@ def converge(client, entries, check_mode=False, exclusive=False, protected=(), m
     live = dict(zip(repo_ids, _pool_map(lambda repo_id: apikeys.list_keys(client, repo_id), repo_ids, concurrency)))
 
     now = now or utc_now()
-    decisions = [reconcile.decide(entry, live[entry['repo_id']], now) for entry in entries]
+    withheld = dict((repo_id, frozenset(key['id'] for key in undelivered or () if key['repo_id'] == repo_id))
+                    for repo_id in repo_ids)
+    decisions = [reconcile.decide(entry, live[entry['repo_id']], now, withheld[entry['repo_id']])
+                 for entry in entries]
     refused = [(index, entry, decision) for index, (entry, decision) in enumerate(zip(entries, decisions))
                if decision.action == reconcile.REFUSE]
     if refused and len(entries) == 1:
@@ -255,7 +269,7 @@ def converge(client, entries, check_mode=False, exclusive=False, protected=(), m
     by_repo = dict((repo_id, []) for repo_id in repo_ids)
     for decision in decisions:
         by_repo[decision.repo_id].append(decision)
-    jobs = [(Converger(client, repo_id, live[repo_id], check_mode, retire_old_keys), by_repo[repo_id])
+    jobs = [(Converger(client, repo_id, live[repo_id], check_mode, retire_old_keys, create_keys), by_repo[repo_id])
             for repo_id in repo_ids]
     done = dict((id(outcome.decision), outcome) for outcomes in _pool_map(_work, jobs, concurrency)
                 for outcome in outcomes)
@@ -290,7 +304,8 @@ def converge_set(client, params, check_mode, diff):
     result = converge(client, params['apikeys'], check_mode=check_mode, exclusive=params['exclusive'],
                       protected=params['protected'], max_age_days=params['max_age_days'],
                       concurrency=params['concurrency'], retire_old_keys=params.get('retire_old_keys', True),
-                      retire_after_days=params.get('retire_after_days'))
+                      retire_after_days=params.get('retire_after_days'), create_keys=params.get('create_keys', True),
+                      undelivered=params.get('undelivered'))
     del result['outcomes']
     if not diff:
         del result['diff']

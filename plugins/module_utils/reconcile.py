@@ -17,7 +17,10 @@ The rules, written once:
   an interrupted rotation of the name left behind;
 - an interrupted rotation (a key under the marker name ``<name> (replacing <old id> #<check>)``) is finished
   before anything else, unless it is ambiguous (several, or the old id is not the current key);
-- ``rotate`` replaces the key on every run; ``max_age_days`` when ``createdAt`` is older than that.
+- ``rotate`` replaces the key on every run; ``max_age_days`` when ``createdAt`` is older than that;
+- a new key whose secret did not reach its owner (``undelivered``: a rotation's replacement, or a key
+  created by the run before) is withdrawn: deleted, leaving the old key valid, so that a rerun mints
+  and delivers another one instead of finishing onto a secret nobody holds.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -46,9 +49,9 @@ ENTRY_SPEC = dict(
     retire_after_days=dict(type='int'),
 )
 
-NONE, CREATE, UPDATE, ROTATE, FINISH_ROTATION, DELETE, RETIRE, REFUSE = (
-    'none', 'create', 'update', 'rotate', 'finish_rotation', 'delete', 'retire', 'refuse')
-ACTIONS = (NONE, CREATE, UPDATE, ROTATE, FINISH_ROTATION, DELETE, RETIRE, REFUSE)
+NONE, CREATE, UPDATE, ROTATE, FINISH_ROTATION, DELETE, RETIRE, WITHDRAW, REFUSE = (
+    'none', 'create', 'update', 'rotate', 'finish_rotation', 'delete', 'retire', 'withdraw', 'refuse')
+ACTIONS = (NONE, CREATE, UPDATE, ROTATE, FINISH_ROTATION, DELETE, RETIRE, WITHDRAW, REFUSE)
 
 # Repository and key ids as the API makes them (UUIDs, short slugs): URL-safe characters, never a dot
 # segment. Checked for ids from users and from the server before one reaches a URL or a file path.
@@ -75,7 +78,8 @@ class Decision(object):
     """What happens to one declared key (or, in exclusive mode, one undeclared one).
 
     ``current`` is the live key the entry resolves to; ``doomed`` the keys a delete removes (for a
-    rotation, the old key); ``replacement`` the pending replacement a ``finish_rotation`` renames;
+    rotation, the old key; for a withdrawal, the undelivered new key); ``replacement`` the pending
+    replacement a ``finish_rotation`` renames;
     ``access`` the level the key ends with; ``reason`` why a ``refuse`` refuses. ``retire_after``
     (``YYYY-MM-DD``) means a rotation keeps the old key valid under its retiring name until that date
     instead of deleting it; ``expired`` are retiring keys whose date has come, deleted by this run
@@ -207,16 +211,20 @@ def _date(moment):
     return moment.strftime('%Y-%m-%d')
 
 
-def decide(entry, live, now):
-    """One :class:`Decision` for ``entry`` against ``live``, its repository's keys, at ``now`` (naive UTC)."""
+def decide(entry, live, now, undelivered=frozenset()):
+    """One :class:`Decision` for ``entry`` against ``live``, its repository's keys, at ``now`` (naive UTC).
+
+    ``undelivered``: ids of keys of this repository, created by an earlier run (or phase), whose secret did not
+    reach its owner.
+    """
     retiring = retiring_keys(live, entry['name'])
     if entry['state'] == 'absent':
         # The key, an interrupted rotation's replacement and every retiring predecessor go.
-        decision = _decide(entry, live, now)
+        decision = _decide(entry, live, now, undelivered)
         decision.doomed += [key for key, dummy in retiring]
         decision.action = DELETE if decision.doomed else NONE
         return decision
-    decision = _decide(entry, live, now)
+    decision = _decide(entry, live, now, undelivered)
     if decision.action == REFUSE:
         return decision
     decision.expired = [key for key, date in retiring if date <= _date(now)]
@@ -238,7 +246,7 @@ def _due_in_days(max_age_days, decision, now):
     return None if created is None else max_age_days - (now - created).days
 
 
-def _decide(entry, live, now):
+def _decide(entry, live, now, undelivered):
     repo_id, name, key_id = entry['repo_id'], entry['name'], entry.get('key_id')
 
     def refuse(reason, current=None):
@@ -273,6 +281,10 @@ def _decide(entry, live, now):
             return refuse('%d unfinished rotations of API key %r in repository %s (ids: %s): delete all but one'
                           % (len(pending), name, repo_id, _ids([key for key, dummy in pending])), current)
         replacement, old_id = pending[0]
+        if replacement['id'] in undelivered:
+            # Finishing would leave a key whose secret nobody holds; the old key stays as it is.
+            return Decision(WITHDRAW, repo_id, name, access=current['access'] if current else None, current=current,
+                            doomed=[replacement])
         if current is not None and current['id'] != old_id:
             return refuse('API key %s is named %r, but the unfinished rotation %s replaces key %s: delete one of '
                           'them' % (current['id'], name, replacement['id'], old_id), current)
@@ -281,6 +293,8 @@ def _decide(entry, live, now):
 
     if current is None:
         return Decision(CREATE, repo_id, name, access=entry['access'] or CREATE_ACCESS)
+    if current['id'] in undelivered:
+        return Decision(WITHDRAW, repo_id, name, access=current['access'], current=current, doomed=[current])
 
     access = entry['access'] or current['access']
     due = _due_for_rotation(entry, current, now)

@@ -51,6 +51,33 @@ options:
       - Use V(false), then V(true), to hand new secrets to their consumers before the old keys stop working.
     type: bool
     default: true
+  create_keys:
+    description:
+      - V(false) creates no key. Creations and rotations are reported (RV(results[].pending_create),
+        RV(results[].pending_rotation)) but not made; everything else (finishing rotations under way, updates, deletes,
+        withdrawals) is done.
+      - The second phase of a two-phase rotation uses it, so that it never mints a secret after the delivery step.
+    type: bool
+    default: true
+  undelivered:
+    description:
+      - New keys whose secret did not reach its owner, as returned in RV(new_secrets) by an earlier run with
+        O(retire_old_keys=false) (only O(undelivered[].repo_id) and O(undelivered[].id) are needed).
+      - Each is withdrawn (deleted) instead of being finished; a rotation's replacement goes and the old key stays valid
+        under its name; a newly created key goes. A later run creates and hands out another one.
+      - Ids that are not the new key of a declared entry are left alone.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      repo_id:
+        description: ID of the key's repository.
+        type: str
+        required: true
+      id:
+        description: ID of the key.
+        type: str
+        required: true
 seealso:
   - module: flashback.platform.flashback_repo_apikey
   - module: flashback.platform.flashback_repo_apikey_plan
@@ -93,6 +120,16 @@ EXAMPLES = r'''
     retire_old_keys: false
   register: rotation
   no_log: true
+
+# ... deliver each of rotation.new_secrets; collect the ones that could not be delivered in `undelivered` ...
+
+- name: Retire the old keys of the delivered secrets; withdraw the new keys that were not delivered
+  flashback.platform.flashback_repo_apikeys:
+    api_token: "{{ flashback_token }}"
+    apikeys:
+      - {repo_id: r2, name: ingest, rotate: true}
+    create_keys: false
+    undelivered: "{{ undelivered | default([]) }}"
 '''
 
 RETURN = r'''
@@ -103,7 +140,8 @@ changes:
   elements: dict
   contains:
     action:
-      description: V(create), V(update), V(rotate), V(finish_rotation), V(delete) or V(retire) (delete retiring keys whose date has come).
+      description: V(create), V(update), V(rotate), V(finish_rotation), V(delete), V(retire) (delete retiring keys whose date
+        has come) or V(withdraw) (delete an O(undelivered) new key).
       type: str
       sample: create
     repo_id:
@@ -182,9 +220,15 @@ results:
       returned: when max_age_days applies and the key's age is known
       sample: 42
     pending_rotation:
-      description: With O(retire_old_keys=false), the old key of this rotation is still live.
+      description: With O(retire_old_keys=false), the old key of this rotation is still live; with O(create_keys=false),
+        a rotation that is due was not started.
       type: bool
-      returned: when a rotation waits for its old key to be retired
+      returned: when a rotation waits for its old key to be retired, or was not started
+      sample: true
+    pending_create:
+      description: With O(create_keys=false), the key does not exist and was not created.
+      type: bool
+      returned: when a creation was not made
       sample: true
     failed:
       description: This entry's writes failed; RV(results[].msg) says why.
@@ -266,6 +310,10 @@ def run(module, client):
 def main():
     module = AnsibleModule(
         argument_spec=argument_spec(repository=False, retire_old_keys=dict(type='bool', default=True),
+                                    create_keys=dict(type='bool', default=True),
+                                    undelivered=dict(type='list', elements='dict', default=[], no_log=False,
+                                                     options=dict(repo_id=dict(type='str', required=True),
+                                                                  id=dict(type='str', required=True))),
                                     **APIKEY_SET_SPEC),
         supports_check_mode=True,
     )

@@ -33,6 +33,11 @@ description:
     module, naming the files written before it.
   - Idempotent. A file that already holds the same content, with mode C(0600) and owned by the user the module runs
     as, is left alone; a rerun with the same secrets writes nothing.
+  - With O(vault_password_file) or O(vault_id), each file is an ansible-vault file (C(AES256)) whose plaintext is that
+    JSON, readable with C(ansible-vault view) and M(ansible.builtin.include_vars). The action plugin encrypts on the
+    controller, so the password never reaches the module. An encrypted file whose plaintext is already the same is left
+    alone when the module runs on the controller (delegated to C(localhost), as the role runs it); elsewhere it is
+    encrypted and written again.
   - Results, messages and errors name files, never their content.
 author:
   - Flashback platform team (@flashbacknetwork)
@@ -85,8 +90,28 @@ options:
         description: The key's one-time secret.
         type: str
         required: true
+  vault_password_file:
+    description:
+      - Encrypt each file with ansible-vault, with the password in this file on the controller (an executable file is
+        run and its output used, as with C(ansible-vault --vault-password-file)).
+      - The password is read when the task runs, also in check mode, so a missing or unreadable file fails before
+        anything is written.
+    type: path
+  vault_id:
+    description:
+      - The vault ID the files are encrypted for (the label in their C($ANSIBLE_VAULT;1.2;AES256;<id>) header).
+      - Without O(vault_password_file), the password is the one Ansible was given for this ID (C(--vault-id
+        <id>@<source>), or a vault credential in AWX).
+    type: str
+  _contents:
+    description:
+      - Internal. The action plugin sets it to the encrypted files, in the order of O(secrets); do not set it.
+    type: list
+    elements: str
 seealso:
   - module: flashback.platform.flashback_repo_apikeys
+  - plugin: ansible.builtin.vault
+    plugin_type: filter
 '''
 
 EXAMPLES = r'''
@@ -116,6 +141,14 @@ EXAMPLES = r'''
 - name: Show where the new secrets are
   ansible.builtin.debug:
     msg: "{{ secret_files.files | map(attribute='path') | list }}"
+
+- name: Also write them ansible-vault encrypted (read them with ansible-vault view or include_vars)
+  flashback.platform.flashback_secret_files:
+    path: /etc/flashback/vaulted
+    secrets: "{{ fleet.new_secrets | default([]) }}"
+    vault_password_file: /etc/flashback/vault-password
+  delegate_to: localhost
+  no_log: true
 '''
 
 RETURN = r'''
@@ -143,13 +176,12 @@ files:
       sample: true
 '''
 
-import json
 import os
 import stat
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.flashback.platform.plugins.module_utils.errors import FlashbackError
+from ansible_collections.flashback.platform.plugins.module_utils.secret_files import SecretFilesError, plan_files, render
 
 SECRET_SPEC = dict(
     repo_id=dict(type='str', required=True),
@@ -160,56 +192,9 @@ SECRET_SPEC = dict(
     access=dict(type='str'),
     secret=dict(type='str', required=True, no_log=True),
 )
-FIELDS = ('id', 'name', 'repo_id', 'repo_name', 'access', 'key', 'secret')
-# Kept as they are; every other byte is escaped. Uppercase letters are escaped too, so that names differing only in
-# case stay different files on case-insensitive file systems. No "." is kept: no name is ".", ".." or hidden.
-KEPT_BYTES = frozenset(bytearray(b'abcdefghijklmnopqrstuvwxyz0123456789-'))
-MAX_ENCODED_BYTES = 200
 DIRECTORY_MODE = 0o700
 FILE_MODE = 0o600
 _CLOEXEC = getattr(os, 'O_CLOEXEC', 0)
-
-
-class SecretFilesError(FlashbackError):
-    """A refusal or a failed write; the message names files and entries, never a secret."""
-
-
-def encode(text):
-    """The file-name form of a repository ID or key name: injective, also once case is folded."""
-    return ''.join(chr(byte) if byte in KEPT_BYTES else '_%02X' % byte
-                   for byte in bytearray(text.encode('utf-8', 'surrogatepass')))
-
-
-def render(secret):
-    """The file's bytes: the documented fields, sorted, as indented JSON."""
-    return (json.dumps(dict((field, secret.get(field)) for field in FIELDS), indent=4, sort_keys=True)
-            + '\n').encode('utf-8')
-
-
-def plan_files(secrets):
-    """``(secret, directory name, file name)`` per secret; refuses empty or long names and shared files."""
-    planned = []
-    seen = {}
-    for number, secret in enumerate(secrets, 1):
-        names = []
-        for field in ('repo_id', 'name'):
-            if not secret.get(field):
-                raise SecretFilesError('secret %d has no %s; nothing was written' % (number, field))
-            encoded = encode(secret[field])
-            if len(encoded) > MAX_ENCODED_BYTES:
-                raise SecretFilesError('secret %d: %s %r is %d bytes once encoded for a file name, over %d; nothing '
-                                       'was written' % (number, field, secret[field], len(encoded), MAX_ENCODED_BYTES))
-            names.append(encoded)
-        directory, file_name = names[0], names[1] + '.json'
-        # The encoding is injective, so two entries share a file only when they repeat a repository and name.
-        if (directory, file_name) in seen:
-            raise SecretFilesError('secrets %d and %d both go to %s/%s (repository %r, name %r): pass each key '
-                                   'once; nothing was written'
-                                   % (seen[(directory, file_name)], number, directory, file_name,
-                                      secret['repo_id'], secret['name']))
-        seen[(directory, file_name)] = number
-        planned.append((secret, directory, file_name))
-    return planned
 
 
 def _failed(action, path, exc):
@@ -329,11 +314,19 @@ def _write(name, dir_fd, path, content):
         raise _failed('write', path, exc)
 
 
-def write_secret_files(path, secrets, check_mode):
-    """Check everything, then write what differs; returns ``dict(changed, files)``."""
+def write_secret_files(path, secrets, check_mode, contents=None):
+    """Check everything, then write what differs; returns ``dict(changed, files)``.
+
+    ``contents``: each file's bytes in the order of ``secrets`` (encrypted by the action plugin); default: render().
+    """
     if not path:
         raise SecretFilesError('path is empty: give the secrets directory')
     planned = plan_files(secrets)
+    if contents is None:
+        contents = [render(secret) for secret in secrets]
+    elif len(contents) != len(secrets):
+        raise SecretFilesError('got %d encrypted contents for %d secrets; nothing was written'
+                               % (len(contents), len(secrets)))
     path = path.rstrip(os.sep) or os.sep  # a trailing "/" would make lstat follow a link
     repo_dirs = []
     for _secret, directory, _file_name in planned:
@@ -355,9 +348,10 @@ def write_secret_files(path, secrets, check_mode):
                     fds[directory] = _open_directory(directory, fds[None], dir_path)
 
         files, to_write = [], []
-        for secret, directory, file_name in planned:
+        for (secret, directory, file_name), content in zip(planned, contents):
             file_path = os.path.join(path, directory, file_name)
-            content = render(secret)
+            if not isinstance(content, bytes):
+                content = content.encode('utf-8')
             st = _lstat(file_name, fds[directory], file_path) if directory in fds else None
             if st is not None and not (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)):
                 raise SecretFilesError('%s exists and is not a file: move it away; nothing was written' % file_path)
@@ -403,11 +397,19 @@ def main():
             path=dict(type='path', required=True),
             # Only the secret field is no_log: a no_log list would mask every ID and name in the result's paths.
             secrets=dict(type='list', elements='dict', required=True, no_log=False, options=SECRET_SPEC),
+            vault_password_file=dict(type='path', no_log=False),
+            vault_id=dict(type='str'),
+            # Set by the action plugin only: the encrypted files, in the order of secrets.
+            _contents=dict(type='list', elements='str', no_log=True),
         ),
         supports_check_mode=True,
     )
+    if (module.params['vault_password_file'] or module.params['vault_id']) and module.params['_contents'] is None:
+        module.fail_json(msg='vault_password_file and vault_id need the action plugin flashback.platform.'
+                             'flashback_secret_files: call the module by that name, not through another action')
     try:
-        result = write_secret_files(module.params['path'], module.params['secrets'], module.check_mode)
+        result = write_secret_files(module.params['path'], module.params['secrets'], module.check_mode,
+                                    module.params['_contents'])
     except SecretFilesError as exc:
         module.fail_json(**exc.fail_kwargs())
     module.exit_json(**result)

@@ -32,6 +32,7 @@ import stat
 
 import pytest
 import yaml
+from ansible.parsing.vault import VaultLib, VaultSecret
 
 from conftest import ADMIN_TOKEN, ROOT, ansible_env, live_keys, run, write_inventory
 
@@ -41,8 +42,9 @@ DOC_FILES = ([ROOT / 'README.md'] + sorted(ROOT.glob('roles/*/README.md')) + sor
 
 # Variables the examples expect the reader to have (a vault, inventory vars): all the admin token.
 TOKEN_VARS = ('flashback_token', 'vault_flashback_token', 'flashback_api_token')
-REROOTED_OPTIONS = ('dest', 'path', 'flashback_repo_apikeys_secrets_dir')
+REROOTED_OPTIONS = ('dest', 'path', 'flashback_repo_apikeys_secrets_dir', 'vault_password_file')
 INGEST_KEY_ID = '5b1f2c3d-0000-4000-8000-00000000a001'
+VAULT_PASSWORD = 'examples-vault-password'
 # (file, text the block contains) -> why it cannot run here.
 NOT_RUNNABLE = {
     ('docs/docsite/rst/awx.rst', 'awx.awx.credential_type'):
@@ -73,6 +75,12 @@ def _check_secret_files(emu, sandbox):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
         assert json.loads(path.read_text())['secret'] == key['secret']
     assert stat.S_IMODE(secrets_dir.stat().st_mode) == 0o700
+    # The encrypted copy, opened with the password the precondition wrote.
+    vault = VaultLib([('default', VaultSecret(VAULT_PASSWORD.encode()))])
+    for path, key in ((sandbox / 'etc' / 'flashback' / 'vaulted' / 'r1' / 'ci-reader.json', r1['ci-reader']),
+                      (sandbox / 'etc' / 'flashback' / 'vaulted' / 'r2' / 'ingest.json', r2['ingest'])):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert json.loads(vault.decrypt(path.read_bytes()))['secret'] == key['secret']
 
 
 def _check_unchanged(expected_keys):
@@ -99,7 +107,8 @@ PRECONDITIONS = {
                  {'repo_id': 'r2', 'name': 'uploader', 'accessType': 'WRITE'}],
         'check': _check_unchanged({('r1', 'seeded', 'READ'), ('r2', 'uploader', 'WRITE')}),
     },
-    'module flashback_secret_files': {'check': _check_secret_files},
+    'module flashback_secret_files': {'files': {'/etc/flashback/vault-password': VAULT_PASSWORD},
+                                      'check': _check_secret_files},
     'module flashback_repo_apikey_plan': {
         # "Fail the pipeline when keys drifted" asserts no drift: the declared keys exist, nothing else.
         'keys': [{'repo_id': 'r1', 'name': 'ci-reader', 'accessType': 'READ'},
@@ -198,6 +207,11 @@ def test_example_runs(name, kind, text, emulator, installed_collection, tmp_path
     for key in pre.get('keys', []):
         emulator.backend.inject_key(key)
     sandbox = tmp_path / 'root'
+    for name_on_host, content in pre.get('files', {}).items():  # files the example expects on the host
+        path = sandbox / name_on_host.lstrip('/')
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content)
+        path.chmod(0o600)
     data = yaml.safe_load(text)
     if kind == 'tasks':
         data = [{'name': 'EXAMPLES of %s' % name, 'hosts': 'localhost', 'gather_facts': False, 'tasks': data}]

@@ -17,7 +17,7 @@ from ansible.module_utils.basic import missing_required_lib
 from conftest import ROOT
 
 GUIDE = ROOT / 'docs' / 'docsite' / 'rst' / 'troubleshooting.rst'
-SOURCES = sorted((ROOT / 'plugins' / 'module_utils').glob('*.py')) + sorted((ROOT / 'plugins' / 'modules').glob('*.py'))
+SOURCES = [path for kind in ('module_utils', 'modules', 'action') for path in sorted((ROOT / 'plugins' / kind).glob('*.py'))]
 PLACEHOLDER = re.compile(r'%[-#0 +]*\d*(?:\.\d+)?[sdrfi]')
 
 

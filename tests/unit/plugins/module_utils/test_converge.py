@@ -371,6 +371,62 @@ class TestRetireOldKeys:
         assert all('pending_rotation' not in r for r in result['results'])
 
 
+class TestDelivery:
+    """The role's two phases: retire_old_keys=False mints, then create_keys=False retires or withdraws."""
+
+    def test_delivered_rotation_finishes_undelivered_one_is_withdrawn(self, fake_api):
+        fake_api.add_key('r1', 'ok', 'WRITE')
+        fake_api.add_key('r1', 'bad', 'ADMIN')
+        entries = [dict(repo_id='r1', name='ok', rotate=True), dict(repo_id='r1', name='bad', rotate=True),
+                   dict(repo_id='r1', name='fresh')]
+        first = run(fake_api, entries, retire_old_keys=False)
+        minted = dict((s['name'], s['id']) for s in first['new_secrets'])
+        assert minted == dict(ok='k3', bad='k4', fresh='k5')
+        del fake_api.calls[:]
+
+        second = run(fake_api, entries, create_keys=False,
+                     undelivered=[dict(repo_id='r1', id='k4'), dict(repo_id='r1', id='k5'),
+                                  dict(repo_id='r2', id='k3')])  # k3 of another repository: not this one
+        assert paths(fake_api.writes) == [('DELETE', '/repo/r1/apikey/k1'), ('PUT', '/repo/r1/apikey/k3'),
+                                          ('DELETE', '/repo/r1/apikey/k4'), ('DELETE', '/repo/r1/apikey/k5')]
+        assert [(r['action'], r['id'], r['changed']) for r in second['results']] == [
+            ('finish_rotation', 'k3', True), ('withdraw', 'k2', True), ('withdraw', None, True)]
+        assert second['new_secrets'] == [] and second['failures'] == []
+        assert live(fake_api) == [('k2', 'bad', 'ADMIN'), ('k3', 'ok', 'WRITE')]
+        assert [(c['action'], c['name'], c['key_id']) for c in second['changes']] == [
+            ('finish_rotation', 'ok', 'k1'), ('withdraw', 'bad', 'k2'), ('withdraw', 'fresh', 'k5')]
+
+        # The rerun rotates and creates again: another secret to deliver; the old key was valid all along.
+        third = run(fake_api, entries, retire_old_keys=False)
+        assert sorted(s['name'] for s in third['new_secrets']) == ['bad', 'fresh', 'ok']
+
+    def test_create_keys_false_mints_nothing(self, fake_api):
+        fake_api.add_key('r1', 'due')
+        fake_api.add_key('r1', 'upd')
+        result = run(fake_api, [dict(repo_id='r1', name='due', rotate=True), dict(repo_id='r1', name='missing'),
+                                dict(repo_id='r1', name='upd', access='ADMIN')], create_keys=False)
+        assert paths(fake_api.writes) == [('PUT', '/repo/r1/apikey/k2')]
+        assert result['new_secrets'] == []
+        outcomes = [(r['action'], r['changed'], r.get('pending_rotation'), r.get('pending_create'))
+                    for r in result['results']]
+        assert outcomes == [('rotate', False, True, None), ('create', False, None, True), ('update', True, None, None)]
+
+    def test_withdrawal_in_check_mode_sends_nothing(self, fake_api):
+        fake_api.add_key('r1', 'ci')
+        result = run(fake_api, [dict(repo_id='r1', name='ci')], create_keys=False, check_mode=True,
+                     undelivered=[dict(repo_id='r1', id='k1')])
+        assert fake_api.writes == []
+        assert result['changes'][0]['action'] == 'withdraw' and result['changed'] is True
+
+    def test_a_failing_withdrawal_is_a_failure(self, fake_api):
+        fake_api.add_key('r1', 'ci')
+        fake_api.failures[('DELETE', '/repo/r1/apikey/k1')] = server_error('DELETE', '/repo/r1/apikey/k1')
+        result = run(fake_api, [dict(repo_id='r1', name='ci')], create_keys=False,
+                     undelivered=[dict(repo_id='r1', id='k1')])
+        assert len(result['failures']) == 1 and 'HTTP 500' in result['failures'][0]
+        assert live(fake_api) == [('k1', 'ci', 'READ')]
+
+
 class TestExclusive:
     def test_deletes_undeclared_keys_of_named_repos_only(self, fake_api):
         for name in ('keep', 'guard', 'stray1', 'stray2'):

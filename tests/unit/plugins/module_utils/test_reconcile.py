@@ -191,6 +191,35 @@ class TestDecide:
         reconcile.decide(declared, live, NOW)
         assert (repr(live), repr(declared)) == snapshot
 
+    # Columns: the entry's fields, live keys, undelivered ids, then action, current, doomed, replacement.
+    @pytest.mark.parametrize('fields, live, undelivered, action, current, doomed, replacement', [
+        pytest.param(dict(rotate=True), [key('k1', 'ci', 'ADMIN'), key('k2', replacement_name('ci', 'k1'))], {'k2'},
+                     'withdraw', 'k1', ['k2'], None, id='undelivered-replacement-goes-old-key-stays'),
+        pytest.param(dict(max_age_days=1), [key('k2', replacement_name('ci', 'k1'))], {'k2'},
+                     'withdraw', None, ['k2'], None, id='undelivered-replacement-without-old-key'),
+        pytest.param(dict(), [key('k1', 'ci')], {'k1'}, 'withdraw', 'k1', ['k1'], None,
+                     id='undelivered-new-key-goes'),
+        pytest.param(dict(rotate=True), [key('k1', 'ci'), key('k2', replacement_name('ci', 'k1'))], {'k9', 'k1'},
+                     'finish_rotation', 'k1', ['k1'], 'k2', id='delivered-replacement-is-finished'),
+        pytest.param(dict(), [key('k1', 'ci')], {'k9'}, 'none', 'k1', [], None, id='other-ids-change-nothing'),
+        pytest.param(dict(), [key('k1', 'other')], {'k1'}, 'create', None, [], None,
+                     id='undelivered-key-of-another-name-is-not-this-entrys'),
+        pytest.param(dict(state='absent'), [key('k1', 'ci')], {'k1'}, 'delete', 'k1', ['k1'], None,
+                     id='absent-deletes-as-always'),
+    ])
+    def test_undelivered_keys_are_withdrawn(self, fields, live, undelivered, action, current, doomed, replacement):
+        decision = reconcile.decide(entry(**fields), live, NOW, frozenset(undelivered))
+        assert decision.action == action
+        assert (decision.current or {}).get('id') == current
+        assert ids(decision.doomed) == doomed
+        assert (decision.replacement or {}).get('id') == replacement
+        assert decision.retire_after is None
+
+    def test_withdrawal_keeps_the_old_keys_level(self):
+        live = [key('k1', 'ci', 'WRITE'), key('k2', replacement_name('ci', 'k1'), 'ADMIN')]
+        decision = reconcile.decide(entry(rotate=True, access='ADMIN'), live, NOW, frozenset(['k2']))
+        assert (decision.action, decision.access) == ('withdraw', 'WRITE')
+
     def test_max_age_is_measured_from_now(self):
         live = [key('k1', 'ci')]
         declared = entry(max_age_days=30)

@@ -14,13 +14,10 @@ import yaml
 from hypothesis import given, strategies as st
 
 from ansible_collections.flashback.platform.plugins.modules import flashback_repo_apikeys
+from ansible_collections.flashback.platform.plugins.module_utils import secret_files
+from ansible_collections.flashback.platform.plugins.module_utils.secret_files import SecretFilesError, encode, plan_files
 from ansible_collections.flashback.platform.plugins.modules import flashback_secret_files as module_under_test
-from ansible_collections.flashback.platform.plugins.modules.flashback_secret_files import (
-    SecretFilesError,
-    encode,
-    plan_files,
-    write_secret_files,
-)
+from ansible_collections.flashback.platform.plugins.modules.flashback_secret_files import write_secret_files
 
 SECRET = 'S3cr3t-do-not-print-0123456789'
 
@@ -360,7 +357,7 @@ class TestSchema:
     def test_secrets_take_the_fields_new_secrets_returns(self):
         returned = yaml.safe_load(flashback_repo_apikeys.RETURN)['new_secrets']['contains']
         documented = yaml.safe_load(module_under_test.DOCUMENTATION)['options']['secrets']['suboptions']
-        assert set(returned) == set(documented) == set(module_under_test.SECRET_SPEC) == set(module_under_test.FIELDS)
+        assert set(returned) == set(documented) == set(module_under_test.SECRET_SPEC) == set(secret_files.FIELDS)
         assert [name for name, spec in module_under_test.SECRET_SPEC.items() if spec.get('no_log')] == ['secret']
 
 
