@@ -33,7 +33,7 @@ DEMO_PLAYBOOK := ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) ansible-playbook -i dem
 	-e @$(DEMO_VARS) -e flashback_demo_emulator=true demo/playbook.yml
 # Ecosystem stages: pytest files in tests/ecosystem/ (its README.md says what each proves).
 ECOSYSTEM := $(PY) -m pytest -p no:cacheprovider -v --tb=short
-TEST_STAGES := venv lint sanity units integration examples awx ee galaxy-importer matrix-ci
+TEST_STAGES := venv lint sanity units integration examples recipes awx ee galaxy-importer matrix-ci
 # The compatibility matrix (scripts/matrix.py): `make matrix` runs every stage on every version; CI runs
 # the part that fits its time budget (matrix-ci).
 MATRIX_VERSIONS := 2.16,2.17,2.18,2.19,2.20,2.21
@@ -42,7 +42,7 @@ DOCS_SRC := $(BUILD)/docs-src
 DOCS_HTML := $(BUILD)/docs
 DOCS_STAMP := $(VENV)/.installed-docs
 
-.PHONY: help venv collection tree lint sanity units integration reliability-doc examples awx ee galaxy-importer \
+.PHONY: help venv collection tree lint sanity units integration reliability-doc examples recipes awx ee galaxy-importer \
 	matrix matrix-ci changelog docs benchmark test demo _demo-runs clean distclean
 
 help:
@@ -54,6 +54,7 @@ help:
 	@echo 'make lint | sanity | units | integration   one test stage (ansible-core of .venv)'
 	@echo 'make reliability-doc   refresh the fault matrix table in docs/reliability.md from a test run'
 	@echo 'make examples     run every module EXAMPLES block and documented playbook against the emulator'
+	@echo 'make recipes      check docs/recipes/ against their collections from PyPI (syntax, ansible-doc, options, no_log)'
 	@echo 'make awx          run the AWX example job with ansible-runner, credential injected as AWX does'
 	@echo 'make ee           ansible-builder create for the example execution environment; check its Python deps'
 	@echo 'make galaxy-importer   run the Galaxy import checks on the built tarball (offline)'
@@ -130,6 +131,11 @@ reliability-doc:
 examples: collection
 	$(ECOSYSTEM) tests/ecosystem/test_examples.py tests/ecosystem/test_troubleshooting_guide.py \
 		tests/ecosystem/test_secret_delivery.py
+
+# The delivery recipes against the collections they use, extracted from PyPI's `ansible` wheel (cached in
+# build/pypi/) into build/recipe-collections/: not run against real targets (docs/recipes/README.md).
+recipes: collection
+	$(ECOSYSTEM) -s tests/ecosystem/test_recipes.py
 
 awx: collection
 	$(ECOSYSTEM) tests/ecosystem/test_awx_job.py
