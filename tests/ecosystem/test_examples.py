@@ -201,6 +201,45 @@ def rewrite(node, emulator_url, sandbox, changes):
     return result
 
 
+HOOK_VALUE = re.compile(r'^\{\{ playbook_dir \}\}/([\w.-]+\.ya?ml)$')
+# What an example's delivery hook file is replaced with: it records each secret it is given.
+RECORDING_HOOK = [{'name': 'Record the delivered secret', 'no_log': True, 'ansible.builtin.copy': {
+    'dest': "{{ playbook_dir }}/delivered/{{ flashback_new_secret.id }}.json",
+    'content': '{{ flashback_new_secret | to_json }}', 'mode': '0600'}}]
+
+
+def write_delivery_hooks(node, directory):
+    """For each ``flashback_repo_apikeys_secret_tasks: "{{ playbook_dir }}/FILE"``, a recording hook at FILE."""
+    found = []
+    if isinstance(node, list):
+        for item in node:
+            found += write_delivery_hooks(item, directory)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            match = HOOK_VALUE.match(value) if key == 'flashback_repo_apikeys_secret_tasks' and isinstance(value, str) \
+                else None
+            if match:
+                (directory / 'delivered').mkdir(exist_ok=True)
+                (directory / match.group(1)).write_text(yaml.safe_dump(RECORDING_HOOK))
+                print('harness: %s is a hook that records each secret it is given' % match.group(1))
+                found.append(match.group(1))
+            elif key == 'flashback_repo_apikeys_secret_tasks':
+                raise AssertionError('give the hook as "{{ playbook_dir }}/FILE.yml" in examples: %r' % value)
+            else:
+                found += write_delivery_hooks(value, directory)
+    return found
+
+
+def check_deliveries(emu, delivered):
+    """The hook got every key's secret, each once: the key it names is live with that secret."""
+    live = {key['id']: key for key in emu.backend.state()['keys'] if not key['deleted']}
+    records = [json.loads(path.read_text()) for path in sorted(delivered.glob('*.json'))]
+    assert records, 'the delivery hook of the example was given no secret'
+    for record in records:
+        assert live[record['id']]['secret'] == record['secret'], record['name']
+    assert len(records) == len(emu.backend.issued_secrets()), 'a secret was issued but not delivered'
+
+
 @pytest.mark.parametrize(('name', 'kind', 'text'), collect())
 def test_example_runs(name, kind, text, emulator, installed_collection, tmp_path):  # pylint: disable=unused-argument
     pre = PRECONDITIONS.get(name, {})
@@ -226,6 +265,8 @@ def test_example_runs(name, kind, text, emulator, installed_collection, tmp_path
     print('%s: harness changes: %s' % (name, '; '.join(changes) or 'none'))
     print('%s: variables: %s' % (name, ', '.join(sorted(extra_vars))))
 
+    hooks = write_delivery_hooks(data, tmp_path)
+
     env = ansible_env(tmp_path, FLASHBACK_API_URL=emulator.url)
     inventory = write_inventory(tmp_path / 'inventory.ini')
     # At -v, which prints every task result (a superset of the default output): the leak audit of the examples.
@@ -242,6 +283,8 @@ def test_example_runs(name, kind, text, emulator, installed_collection, tmp_path
         name, len(leaked))
     if 'check' in pre:
         pre['check'](emulator, sandbox)
+    if hooks:
+        check_deliveries(emulator, tmp_path / 'delivered')
 
 
 def test_every_module_has_examples():
