@@ -131,7 +131,7 @@ examples: collection
 	$(ECOSYSTEM) tests/ecosystem/test_examples.py tests/ecosystem/test_troubleshooting_guide.py
 
 awx: collection
-	$(ECOSYSTEM) tests/ecosystem/test_awx_job.py
+	$(ECOSYSTEM) tests/ecosystem/test_awx_job.py tests/ecosystem/test_awx_survey.py
 
 ee: collection
 	$(ECOSYSTEM) tests/ecosystem/test_execution_environment.py
