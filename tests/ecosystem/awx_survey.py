@@ -59,11 +59,11 @@ def answer_errors(question, value):
             return ['%s: %r is not a string' % (variable, value)]
         size, what = len(value), 'length'
     elif kind == 'integer':
-        if type(value) is not int:  # AWX compares the type exactly: a bool is no integer answer
+        if isinstance(value, bool) or not isinstance(value, int):  # AWX compares the type exactly: no bool
             return ['%s: %r is not an integer' % (variable, value)]
         size, what = value, 'value'
     elif kind == 'float':
-        if type(value) not in (int, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
             return ['%s: %r is not a number' % (variable, value)]
         size, what = value, 'value'
     elif kind == 'multiselect':
