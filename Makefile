@@ -138,7 +138,7 @@ recipes: collection
 	$(ECOSYSTEM) -s tests/ecosystem/test_recipes.py
 
 awx: collection
-	$(ECOSYSTEM) tests/ecosystem/test_awx_job.py
+	$(ECOSYSTEM) tests/ecosystem/test_awx_job.py tests/ecosystem/test_awx_survey.py
 
 ee: collection
 	$(ECOSYSTEM) tests/ecosystem/test_execution_environment.py

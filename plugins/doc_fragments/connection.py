@@ -16,6 +16,8 @@ options:
     description:
       - Base URL of the Flashback API.
       - If not set, the value of the E(FLASHBACK_API_URL) environment variable is used.
+      - An empty E(FLASHBACK_API_URL), E(FLASHBACK_API_TOKEN), E(FLASHBACK_VALIDATE_CERTS) or E(FLASHBACK_CA_PATH)
+        counts as unset (an AWX credential renders a field left empty as an empty string).
     type: str
     default: https://backend.flashback.tech
   api_token:
@@ -33,12 +35,18 @@ options:
     description:
       - Verify the server's TLS certificate.
       - Set to V(false) only for testing; the module warns, because the token could be intercepted.
+      - If not set, the value of the E(FLASHBACK_VALIDATE_CERTS) environment variable is used, read as an Ansible
+        boolean (V(true)/V(false), V(yes)/V(no), V(on)/V(off), V(1)/V(0)); any other value fails the module.
     type: bool
     default: true
   ca_path:
     description:
       - PEM file of the CA bundle used to verify the server certificate, for private CAs or self-signed
         certificates.
+      - If not set, the value of the E(FLASHBACK_CA_PATH) environment variable is used (the AWX credential type's
+        CA bundle field sets it).
+      - When set, it replaces the bundle that C(requests) uses otherwise (its own, or E(REQUESTS_CA_BUNDLE) /
+        E(CURL_CA_BUNDLE) when the environment sets them).
     type: path
   timeout:
     description:

@@ -13,7 +13,8 @@ __metaclass__ = type
 
 import os
 
-from ansible.module_utils.basic import env_fallback
+from ansible.module_utils.common.parameters import AnsibleFallbackNotFound
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.module_utils.six.moves.urllib.parse import urlparse
 
 from ansible_collections.flashback.platform.plugins.module_utils import client as client_module
@@ -21,14 +22,43 @@ from ansible_collections.flashback.platform.plugins.module_utils.converge import
 from ansible_collections.flashback.platform.plugins.module_utils.errors import ConfigurationError
 from ansible_collections.flashback.platform.plugins.module_utils.reconcile import ENTRY_SPEC
 
+VALIDATE_CERTS_ENV = 'FLASHBACK_VALIDATE_CERTS'
+# Names of boolean environment variables whose value was no boolean, for validated_connection to report.
+# The fallback below runs only when the task leaves the option unset, so it alone knows that the variable
+# matters; it cannot fail the module itself (ansible-core would show a traceback), so it leaves the option at
+# its safe default and the name here. One module run is one process: this never outlives the run.
+_MALFORMED_ENV = set()
+
+
+def _env_fallback(*names):
+    """ansible-core's env_fallback, except that an empty variable counts as unset: an AWX credential renders a
+    field left empty as '' (FLASHBACK_API_URL when only the token was given, FLASHBACK_CA_PATH without a CA)."""
+    for name in names:
+        if os.environ.get(name):
+            return os.environ[name]
+    raise AnsibleFallbackNotFound
+
+
+def _env_boolean_fallback(name):
+    """A boolean from ``name`` (Ansible's booleans: true/false, yes/no, on/off, 1/0); a malformed value is recorded
+    in _MALFORMED_ENV and leaves the option at its default."""
+    _MALFORMED_ENV.discard(name)
+    value = _env_fallback(name)
+    try:
+        return boolean(value, strict=True)
+    except TypeError:
+        _MALFORMED_ENV.add(name)
+        raise AnsibleFallbackNotFound
+
+
 CONNECTION_ARGUMENT_SPEC = dict(
     api_url=dict(type='str', default=client_module.DEFAULT_API_URL,
-                 fallback=(env_fallback, ['FLASHBACK_API_URL'])),
+                 fallback=(_env_fallback, ['FLASHBACK_API_URL'])),
     # Not required=True: the check below names both ways to give it.
     api_token=dict(type='str', no_log=True, aliases=['access_token'],
-                   fallback=(env_fallback, ['FLASHBACK_API_TOKEN'])),
-    validate_certs=dict(type='bool', default=True),
-    ca_path=dict(type='path'),
+                   fallback=(_env_fallback, ['FLASHBACK_API_TOKEN'])),
+    validate_certs=dict(type='bool', default=True, fallback=(_env_boolean_fallback, [VALIDATE_CERTS_ENV])),
+    ca_path=dict(type='path', fallback=(_env_fallback, ['FLASHBACK_CA_PATH'])),
     timeout=dict(type='int', default=client_module.DEFAULT_TIMEOUT),
     max_retries=dict(type='int', default=client_module.DEFAULT_MAX_RETRIES),
 )
@@ -82,7 +112,11 @@ def connection_warnings(params):
 
 def validated_connection(params):
     """Check the connection options that argument_spec cannot express. Messages never echo the token or
-    anything of api_url (it may hold credentials)."""
+    anything of api_url (it may hold credentials), nor the value of an environment variable."""
+    if VALIDATE_CERTS_ENV in _MALFORMED_ENV:
+        _MALFORMED_ENV.discard(VALIDATE_CERTS_ENV)
+        raise ConfigurationError('FLASHBACK_VALIDATE_CERTS is not a boolean: set it to true or false (or unset it, '
+                                 'which verifies certificates), or set the validate_certs option')
     if not params.get('api_token'):
         raise ConfigurationError('no API token: set api_token (or access_token) or the FLASHBACK_API_TOKEN '
                                  'environment variable')

@@ -5,7 +5,8 @@ AWX turns a job template launch into a private data dir and runs `ansible-runner
 - inventory/hosts: the inventory (here: localhost, as AWX's demo inventory defines it);
 - env/extravars: the template's extra variables and the survey answers;
 - env/envvars: the environment, including what credential injectors produce. We render
-  awx/credential_type/injectors.yml with the credential's inputs, as AWX does;
+  awx/credential_type/injectors.yml with the credential's inputs as AWX does (inject() says how), file
+  injectors included: their files go into env/ with mode 0600;
 - requirements_collections/: the collections a project sync installs from collections/requirements.yml,
   on ANSIBLE_COLLECTIONS_PATH (here: the built tarball, since Galaxy is out of reach).
 No container (no process isolation): the execution environment is this venv.
@@ -23,12 +24,16 @@ import json
 import os
 import shutil
 import stat
+import tempfile
+import types
 from pathlib import Path
 
 import jinja2
+import jinja2.sandbox
 import pytest
 import yaml
 
+from awx_survey import default_answers, launch_errors, load_survey
 from conftest import ADMIN_TOKEN, COLLECTIONS, ROOT, ansible_env, live_keys, run, write_inventory
 
 AWX = ROOT / 'awx'
@@ -41,51 +46,114 @@ def credential_type():
     return inputs, injectors
 
 
-def inject(injectors, credential_inputs):
-    """The environment AWX's injectors produce for a credential (AWX renders them with Jinja)."""
-    assert set(injectors) == {'env'}, 'only env injectors are expected: %s' % sorted(injectors)
-    environment = jinja2.Environment(undefined=jinja2.StrictUndefined)
-    return {name: environment.from_string(template).render(**credential_inputs)
-            for name, template in injectors['env'].items()}
+def saved_inputs(inputs, given):
+    """A credential's inputs as AWX stores them: a field sent empty gets its default (awx/main/fields.py,
+    CredentialInputField.validate); a field not sent at all stays absent."""
+    defaults = {field['id']: field['default'] for field in inputs['fields'] if 'default' in field}
+    return {name: (value if value else defaults.get(name, value)) for name, value in given.items()}
 
 
-def test_credential_type_shape():
+def inject(injectors, credential_inputs, private_data_dir):
+    """The environment AWX's injectors produce for a credential, files included.
+
+    As CredentialType.inject_credential (ansible/awx awx/main/models/credential.py) does it: the templates are
+    rendered in Jinja's immutable sandbox with a namespace holding only the non-empty inputs (an empty or absent
+    field is undefined, and renders as ''); each file template is rendered and written, whatever it renders to,
+    to a new file in <private data dir>/env/ with mode 0600, whose path the env templates see as
+    tower.filename.<name> (tower.filename for the single-file syntax). Without process isolation the path is
+    the host's.
+    """
+    assert set(injectors) <= {'env', 'file'}, 'unexpected injector kinds: %s' % sorted(injectors)
+    sandbox = jinja2.sandbox.ImmutableSandboxedEnvironment()
+    tower = types.SimpleNamespace()
+    namespace = dict((name, value) for name, value in credential_inputs.items() if isinstance(value, bool) or value)
+    namespace['tower'] = tower
+    for label, template in injectors.get('file', {}).items():
+        handle, path = tempfile.mkstemp(dir=str(Path(private_data_dir) / 'env'))
+        with os.fdopen(handle, 'w') as stream:
+            stream.write(sandbox.from_string(template).render(**namespace))
+        os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
+        if '.' in label:
+            if not hasattr(tower, 'filename'):
+                tower.filename = types.SimpleNamespace()
+            setattr(tower.filename, label.split('.', 1)[1], path)
+        else:
+            tower.filename = path
+    return {name: sandbox.from_string(template).render(**namespace)
+            for name, template in injectors.get('env', {}).items()}
+
+
+def awx_accepts_injectors(inputs, injectors):
+    """AWX's check when the credential type is saved (awx/main/fields.py, CredentialTypeInjectorField.validate):
+    every template renders with StrictUndefined when each field is 'EXAMPLE' and each file is named."""
+    namespace = {field['id']: 'EXAMPLE' for field in inputs['fields']}
+    files = [label.split('.', 1)[1] for label in injectors.get('file', {}) if '.' in label]
+    namespace['tower'] = types.SimpleNamespace(filename=types.SimpleNamespace(**{f: 'EXAMPLE_FILENAME' for f in files}))
+    strict = jinja2.sandbox.ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined)
+    for kind in ('file', 'env'):
+        for template in injectors.get(kind, {}).values():
+            strict.from_string(template).render(**namespace)
+
+
+def test_credential_type_shape(tmp_path):
     inputs, injectors = credential_type()
     fields = {field['id']: field for field in inputs['fields']}
-    assert set(fields) == {'api_url', 'api_token'}
+    assert set(fields) == {'api_url', 'api_token', 'ca_bundle'}
     assert fields['api_token'].get('secret') is True, 'the token must be a secret field (AWX encrypts and hides it)'
-    assert not fields['api_url'].get('secret')
+    assert not fields['api_url'].get('secret') and not fields['ca_bundle'].get('secret')
+    assert fields['api_url']['default'] == 'https://backend.flashback.tech'
+    assert fields['ca_bundle'].get('multiline') is True
     assert all(field['type'] == 'string' and field.get('label') for field in fields.values())
-    assert sorted(inputs['required']) == ['api_token', 'api_url']
-    assert inject(injectors, {'api_url': 'https://u.example', 'api_token': 't0k'}) == {
-        'FLASHBACK_API_URL': 'https://u.example', 'FLASHBACK_API_TOKEN': 't0k'}
+    assert inputs['required'] == ['api_token']
+    awx_accepts_injectors(inputs, injectors)
+    (tmp_path / 'env').mkdir()
+
+    # URL and token only: no CA file is named (an empty FLASHBACK_CA_PATH is unset for the modules).
+    assert inject(injectors, {'api_url': 'https://u.example', 'api_token': 't0k'}, tmp_path) == {
+        'FLASHBACK_API_URL': 'https://u.example', 'FLASHBACK_API_TOKEN': 't0k', 'FLASHBACK_CA_PATH': ''}
+    assert inject(injectors, {'api_url': 'https://u.example', 'api_token': 't0k', 'ca_bundle': ''}, tmp_path)[
+        'FLASHBACK_CA_PATH'] == ''
+    # The token only: a URL sent empty is stored as the default; one never sent renders empty, which the
+    # modules also treat as unset (so the default URL applies either way).
+    saved = saved_inputs(inputs, {'api_url': '', 'api_token': 't0k'})
+    assert inject(injectors, saved, tmp_path)['FLASHBACK_API_URL'] == 'https://backend.flashback.tech'
+    assert inject(injectors, {'api_token': 't0k'}, tmp_path)['FLASHBACK_API_URL'] == ''
+
+    # A CA bundle: a 0600 file in env/ holding exactly the PEM text, named by FLASHBACK_CA_PATH.
+    pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n'
+    env = inject(injectors, {'api_url': 'https://u.example', 'api_token': 't0k', 'ca_bundle': pem}, tmp_path)
+    ca_file = Path(env['FLASHBACK_CA_PATH'])
+    assert ca_file.parent == tmp_path / 'env'
+    assert stat.S_IMODE(ca_file.stat().st_mode) == 0o600
+    assert ca_file.read_text() == pem
 
 
-def private_data_dir(tmp_path, emulator_url, extravars):
+def private_data_dir(tmp_path, credential, extravars):
     """A private data dir laid out as AWX lays it out for a job (see the module docstring)."""
     pdd = tmp_path / 'job'
     shutil.copytree(AWX / 'project', pdd / 'project')
     (pdd / 'inventory').mkdir()
     write_inventory(pdd / 'inventory' / 'hosts')
     shutil.copytree(COLLECTIONS / 'ansible_collections', pdd / 'requirements_collections' / 'ansible_collections')
-    injectors = credential_type()[1]
-    envvars = inject(injectors, {'api_url': emulator_url, 'api_token': ADMIN_TOKEN})
-    envvars['ANSIBLE_COLLECTIONS_PATH'] = str(pdd / 'requirements_collections')
     (pdd / 'env').mkdir()
+    inputs, injectors = credential_type()
+    envvars = inject(injectors, saved_inputs(inputs, credential), pdd)
+    envvars['ANSIBLE_COLLECTIONS_PATH'] = str(pdd / 'requirements_collections')
     (pdd / 'env' / 'envvars').write_text(yaml.safe_dump(envvars))
     (pdd / 'env' / 'extravars').write_text(yaml.safe_dump(extravars))
     return pdd
 
 
-def run_job(tmp_path, pdd):
+def run_job(tmp_path, pdd, succeed=True):
+    # REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE stay as this machine sets them: the credential's CA must win over them.
     env = ansible_env(tmp_path)
     env.pop('ANSIBLE_COLLECTIONS_PATH')  # the job's own comes from env/envvars, as under AWX
     result = run(['ansible-runner', 'run', pdd, '-p', PLAYBOOK, '--ident', 'job-1'], env=env)
     artifacts = pdd / 'artifacts' / 'job-1'
     output = result.stdout + result.stderr
-    assert result.returncode == 0, output
-    assert (artifacts / 'status').read_text().strip() == 'successful', output
-    assert (artifacts / 'rc').read_text().strip() == '0'
+    assert (result.returncode == 0) is succeed, output
+    assert (artifacts / 'status').read_text().strip() == ('successful' if succeed else 'failed'), output
+    assert ((artifacts / 'rc').read_text().strip() == '0') is succeed
     events = [json.loads(p.read_text()) for p in sorted((artifacts / 'job_events').glob('*.json'))]
     assert any(e.get('event') == 'playbook_on_stats' for e in events), 'no job events recorded'
     return pdd / 'artifacts', events
@@ -111,7 +179,7 @@ def assert_nothing_leaks(artifacts_dir, secrets):
 def test_job_with_extra_vars(emulator, installed_collection, tmp_path):  # pylint: disable=unused-argument
     """Template extra variables hold the role's list; new secrets go to a 0600 directory."""
     secrets_dir = tmp_path / 'secrets'
-    pdd = private_data_dir(tmp_path, emulator.url, {
+    pdd = private_data_dir(tmp_path, {'api_url': emulator.url, 'api_token': ADMIN_TOKEN}, {
         'flashback_repo_apikeys': [
             {'repo_name': 'backups', 'name': 'ci-reader', 'access': 'READ'},
             {'repo_id': 'r2', 'name': 'ingest', 'access': 'WRITE'},
@@ -131,19 +199,70 @@ def test_job_with_extra_vars(emulator, installed_collection, tmp_path):  # pylin
     assert_nothing_leaks(artifacts, [r1['ci-reader']['secret'], r2['ingest']['secret']])
 
 
+def survey_launch(**answers):
+    """A launch's extra variables: the survey's defaults as AWX applies them, then the operator's answers."""
+    spec = load_survey()
+    extravars = dict(default_answers(spec), **answers)
+    assert launch_errors(spec, extravars) == [], 'AWX would refuse this launch'
+    return extravars
+
+
+def report(events):
+    return [e['event_data']['res']['msg'] for e in events
+            if e.get('event') == 'runner_on_ok' and e['event_data'].get('task') == 'Report what changed (key names only, never '
+            'secrets)']
+
+
 def test_job_with_survey_answers(emulator, installed_collection, tmp_path):  # pylint: disable=unused-argument
-    """The survey's three answers declare one key; a second launch changes nothing."""
+    """Over HTTPS, the CA given only in the credential's CA field: the survey's default answers plus the key
+    converge it; a second launch changes nothing; a dry-run rotation writes nothing; a rotation replaces it."""
+    https = emulator.open_https()  # the same backend over TLS, with a self-signed certificate
+    credential = {'api_url': https['url'], 'api_token': ADMIN_TOKEN, 'ca_bundle': Path(https['ca_path']).read_text()}
     emulator.backend.inject_key({'repo_id': 'r3', 'name': 'shipper', 'accessType': 'READ'})
-    survey = {'flashback_key_repo': 'logs', 'flashback_key_name': 'shipper', 'flashback_key_access': 'WRITE'}
-    artifacts = run_job(tmp_path, private_data_dir(tmp_path, emulator.url, survey))[0]
+
+    def launch(**answers):
+        shutil.rmtree(tmp_path / 'job', ignore_errors=True)
+        pdd = private_data_dir(tmp_path, credential, survey_launch(flashback_key_repo='logs', flashback_key_name='shipper',
+                                                                   **answers))
+        envvars = yaml.safe_load((pdd / 'env' / 'envvars').read_text())
+        assert Path(envvars['FLASHBACK_CA_PATH']).parent == pdd / 'env'
+        return run_job(tmp_path, pdd)
+
+    artifacts, events = launch(flashback_key_access='WRITE')
     r3 = live_keys(emulator, 'r3')
     assert list(r3) == ['shipper'] and r3['shipper']['accessType'] == 'WRITE'
     assert_nothing_leaks(artifacts, [r3['shipper']['secret']])
 
-    shutil.rmtree(tmp_path / 'job')
-    events = run_job(tmp_path, private_data_dir(tmp_path, emulator.url, survey))[1]
-    stats = [e for e in events if e.get('event') == 'playbook_on_stats'][0]['event_data']
+    events = launch()  # access 'keep', no rotation, no dry run: the defaults
+    stats = [e for e in events[1] if e.get('event') == 'playbook_on_stats'][0]['event_data']
     assert not stats.get('changed'), 'second launch changed something: %s' % stats.get('changed')
+    assert report(events[1]) == ['created: [], changed: []']
+
+    events = launch(flashback_key_rotate='yes', flashback_dry_run='yes')[1]
+    assert report(events) == ["dry run, nothing written; would change: ['shipper: rotate']"]
+    assert live_keys(emulator, 'r3') == r3
+
+    artifacts, events = launch(flashback_key_rotate='yes', flashback_repo_apikeys_retire_after_days=3)
+    rotated = [k for k in emulator.backend.state()['keys'] if k['repo_id'] == 'r3' and not k['deleted']]
+    new = [k for k in rotated if k['name'] == 'shipper']
+    assert len(new) == 1 and new[0]['id'] != r3['shipper']['id'] and new[0]['accessType'] == 'WRITE'
+    # The grace period of the survey reached the role: the old key lives on under its retiring name.
+    assert [k['id'] for k in rotated if k['name'] != 'shipper'] == [r3['shipper']['id']]
+    assert report(events) == ["created: ['shipper'], changed: ['shipper']"]
+    assert_nothing_leaks(artifacts, [new[0]['secret'], r3['shipper']['secret']])
+
+
+def test_job_without_the_ca_fails_verification(emulator, installed_collection, tmp_path):  # pylint: disable=unused-argument
+    """The same HTTPS server, the credential's CA field empty: FLASHBACK_CA_PATH is empty (not an empty file) and
+    the job fails on the certificate, although REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE may be set."""
+    https = emulator.open_https()
+    pdd = private_data_dir(tmp_path, {'api_url': https['url'], 'api_token': ADMIN_TOKEN, 'ca_bundle': ''},
+                           survey_launch(flashback_key_repo='logs', flashback_key_name='shipper'))
+    assert yaml.safe_load((pdd / 'env' / 'envvars').read_text())['FLASHBACK_CA_PATH'] == ''
+    artifacts, events = run_job(tmp_path, pdd, succeed=False)
+    assert any('TLS verification failed for %s' % https['url'] in json.dumps(e) for e in events)
+    assert live_keys(emulator, 'r3') == {}
+    assert_nothing_leaks(artifacts, [])
 
 
 @pytest.fixture(autouse=True)

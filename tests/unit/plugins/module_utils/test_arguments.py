@@ -5,9 +5,18 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
+
 import pytest
 
+from ansible.module_utils.basic import AnsibleModule
+
 from ansible_collections.flashback.platform.plugins.module_utils import arguments, errors
+from ansible_collections.flashback.platform.plugins.modules import flashback_repo_apikey_info
+
+ENVIRONMENT = ('FLASHBACK_API_URL', 'FLASHBACK_API_TOKEN', 'FLASHBACK_VALIDATE_CERTS', 'FLASHBACK_CA_PATH')
+MALFORMED_VALIDATE_CERTS = ('FLASHBACK_VALIDATE_CERTS is not a boolean: set it to true or false (or unset it, which '
+                            'verifies certificates), or set the validate_certs option')
 
 
 def params(**overrides):
@@ -97,3 +106,106 @@ class TestConnectionWarnings:
 
     def test_no_verification(self):
         assert 'not verified' in arguments.connection_warnings(params(validate_certs=False))[0]
+
+
+@pytest.fixture
+def clean_environment(monkeypatch):
+    for name in ENVIRONMENT:
+        monkeypatch.delenv(name, raising=False)
+    arguments._MALFORMED_ENV.clear()
+    yield monkeypatch
+    arguments._MALFORMED_ENV.clear()
+
+
+@pytest.fixture
+def module_params(module_args):
+    """The params a real AnsibleModule with the shared spec resolves from ``args`` and the environment."""
+    def resolve(**args):
+        with module_args(args):
+            return AnsibleModule(argument_spec=arguments.argument_spec(repository=False)).params
+    return resolve
+
+
+class TestEnvironmentFallbacks:
+    """FLASHBACK_CA_PATH and FLASHBACK_VALIDATE_CERTS, resolved by ansible-core from the shared spec."""
+
+    def test_every_connection_variable_has_its_option(self):
+        spec = arguments.argument_spec()
+        fallbacks = dict((option, spec[option]['fallback'][1]) for option in spec if 'fallback' in spec[option])
+        assert fallbacks == dict(api_url=['FLASHBACK_API_URL'], api_token=['FLASHBACK_API_TOKEN'],
+                                 validate_certs=['FLASHBACK_VALIDATE_CERTS'], ca_path=['FLASHBACK_CA_PATH'])
+
+    def test_unset_environment_leaves_the_defaults(self, clean_environment, module_params):
+        params = module_params(api_token='t')
+        assert params['ca_path'] is None and params['validate_certs'] is True
+        arguments.validated_connection(params)
+
+    def test_ca_path_from_the_environment(self, clean_environment, module_params, tmp_path):
+        ca = tmp_path / 'ca.pem'
+        ca.write_text('-----BEGIN CERTIFICATE-----\n')
+        clean_environment.setenv('FLASHBACK_CA_PATH', str(ca))
+        params = module_params(api_token='t')
+        assert params['ca_path'] == str(ca)
+        arguments.validated_connection(params)
+
+    def test_explicit_ca_path_wins(self, clean_environment, module_params, tmp_path):
+        clean_environment.setenv('FLASHBACK_CA_PATH', str(tmp_path / 'env.pem'))
+        assert module_params(api_token='t', ca_path=str(tmp_path / 'option.pem'))['ca_path'] == str(tmp_path / 'option.pem')
+
+    def test_missing_ca_file_from_the_environment_is_named(self, clean_environment, module_params, tmp_path):
+        clean_environment.setenv('FLASHBACK_CA_PATH', str(tmp_path / 'missing.pem'))
+        with pytest.raises(errors.ConfigurationError) as exc:
+            arguments.validated_connection(module_params(api_token='t'))
+        assert exc.value.message == ('ca_path %s does not exist or is not a file: give the path of the PEM file of the '
+                                     'CA bundle' % (tmp_path / 'missing.pem'))
+
+    @pytest.mark.parametrize('value, expected', [('false', False), ('False', False), ('no', False), ('off', False),
+                                                 ('0', False), ('n', False), ('true', True), ('yes', True),
+                                                 ('on', True), ('1', True), ('TRUE', True)])
+    def test_validate_certs_from_the_environment(self, clean_environment, module_params, value, expected):
+        clean_environment.setenv('FLASHBACK_VALIDATE_CERTS', value)
+        params = module_params(api_token='t')
+        assert params['validate_certs'] is expected
+        arguments.validated_connection(params)
+        assert bool(arguments.connection_warnings(params)) is not expected
+
+    @pytest.mark.parametrize('env, option', [('false', True), ('true', False), ('maybe', False), ('maybe', True)])
+    def test_explicit_validate_certs_wins(self, clean_environment, module_params, env, option):
+        clean_environment.setenv('FLASHBACK_VALIDATE_CERTS', env)
+        params = module_params(api_token='t', validate_certs=option)
+        assert params['validate_certs'] is option
+        arguments.validated_connection(params)  # a malformed variable the option overrides does not matter
+
+    @pytest.mark.parametrize('value', ['maybe', 'tru', '2', 'disabled', ' '])
+    def test_malformed_validate_certs_keeps_verifying_and_is_reported(self, clean_environment, module_params, value):
+        clean_environment.setenv('FLASHBACK_VALIDATE_CERTS', value)
+        params = module_params(api_token='t')
+        assert params['validate_certs'] is True
+        with pytest.raises(errors.ConfigurationError) as exc:
+            arguments.validated_connection(params)
+        assert exc.value.message == MALFORMED_VALIDATE_CERTS
+
+    @pytest.mark.parametrize('name, option, unset', [('FLASHBACK_CA_PATH', 'ca_path', None),
+                                                     ('FLASHBACK_VALIDATE_CERTS', 'validate_certs', True),
+                                                     ('FLASHBACK_API_URL', 'api_url', 'https://backend.flashback.tech'),
+                                                     ('FLASHBACK_API_TOKEN', 'api_token', None)])
+    def test_an_empty_variable_counts_as_unset(self, clean_environment, module_params, name, option, unset):
+        """An AWX credential renders a field left empty as '' (FLASHBACK_CA_PATH without a CA bundle)."""
+        clean_environment.setenv(name, '')
+        assert module_params()[option] == unset
+
+    def test_an_empty_option_is_still_refused(self, clean_environment, module_params):
+        """Only the environment's empty string means unset; an empty option is an error, as before."""
+        with pytest.raises(errors.ConfigurationError) as exc:
+            arguments.validated_connection(module_params(api_token='t', ca_path=''))
+        assert exc.value.message == 'ca_path is an empty string: give a value or leave it out'
+
+    def test_malformed_validate_certs_fails_the_module_in_one_line(self, clean_environment, module_args, capsys):
+        clean_environment.setenv('FLASHBACK_VALIDATE_CERTS', 'maybe')
+        with module_args(dict(api_token='unit-test-token', repo_id='r1')):
+            with pytest.raises(SystemExit):
+                flashback_repo_apikey_info.main()
+        out = json.loads(capsys.readouterr().out)
+        assert out['failed'] is True
+        assert out['msg'] == MALFORMED_VALIDATE_CERTS
+        assert 'exception' not in out and 'maybe' not in json.dumps(out)
