@@ -299,8 +299,11 @@ def report(outcomes, entries, repo_names, label):
     )
 
 
-def converge_set(client, params, check_mode, diff):
-    """The declared-set modules' run: their options in, their documented return out (diff only in diff mode)."""
+def converge_set(client, params, check_mode, diff, warn=None):
+    """The declared-set modules' run: their options in, their documented return out (diff only in diff mode).
+
+    ``warn``: the module's warn, given each line of ``due_soon``.
+    """
     result = converge(client, params['apikeys'], check_mode=check_mode, exclusive=params['exclusive'],
                       protected=params['protected'], max_age_days=params['max_age_days'],
                       concurrency=params['concurrency'], retire_old_keys=params.get('retire_old_keys', True),
@@ -312,6 +315,9 @@ def converge_set(client, params, check_mode, diff):
     warn_before = params.get('warn_before_days')
     if warn_before is not None:
         result['due_soon'] = ['%s/%s is due for rotation %s' % (
-            r['repo_id'], r['name'], 'in %d days' % r['due_in_days'] if r['due_in_days'] > 0 else 'now')
+            r['repo_id'], r['name'], 'now' if r['due_in_days'] <= 0
+            else 'in %d day%s' % (r['due_in_days'], '' if r['due_in_days'] == 1 else 's'))
             for r in result['results'] if r.get('due_in_days') is not None and r['due_in_days'] <= warn_before]
+        for line in result['due_soon'] if warn else ():
+            warn(line)
     return result

@@ -142,13 +142,9 @@ from ansible_collections.flashback.platform.plugins.module_utils.runner import r
 
 
 def run(module, client):
-    plan = converge.converge_set(client, module.params, check_mode=True, diff=False)
-    result = dict(changed=False, changes=plan['changes'], results=plan['results'])
-    if 'due_soon' in plan:
-        result['due_soon'] = plan['due_soon']
-        for line in plan['due_soon']:
-            module.warn(line)
-    return result
+    plan = converge.converge_set(client, module.params, check_mode=True, diff=False, warn=module.warn)
+    # Read-only: never changed, whatever the plan says.
+    return dict([(field, plan[field]) for field in ('changes', 'results', 'due_soon') if field in plan], changed=False)
 
 
 def main():

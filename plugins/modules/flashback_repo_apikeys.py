@@ -297,9 +297,7 @@ from ansible_collections.flashback.platform.plugins.module_utils.runner import r
 
 
 def run(module, client):
-    result = converge.converge_set(client, module.params, module.check_mode, module._diff)
-    for line in result.get('due_soon', []):
-        module.warn(line)
+    result = converge.converge_set(client, module.params, module.check_mode, module._diff, warn=module.warn)
     if result['failures']:
         raise FlashbackError('%d of %d changes failed (the changes made and new secrets are in this result): %s'
                              % (len(result['failures']), len(result['changes']), '; '.join(result['failures'])),

@@ -611,3 +611,16 @@ class TestConvergeSet:
     def test_bad_concurrency(self, fake_api):
         with pytest.raises(errors.ConfigurationError):
             converge.converge_set(fake_api, self.params(concurrency=0), check_mode=False, diff=False)
+
+    # The key is 29 days and some seconds old at NOW: due in 1 day.
+    @pytest.mark.parametrize('warn_before_days, expected', [(None, None), (0, []),
+                                                            (1, ['r1/a is due for rotation in 1 day'])])
+    def test_due_soon_is_returned_and_warned(self, fake_api, monkeypatch, warn_before_days, expected):
+        monkeypatch.setattr(converge, 'utc_now', lambda: NOW)
+        fake_api.add_key('r1', 'a')
+        warned = []
+        result = converge.converge_set(fake_api, self.params(apikeys=[dict(repo_id='r1', name='a', max_age_days=30)],
+                                                             warn_before_days=warn_before_days),
+                                       check_mode=True, diff=False, warn=warned.append)
+        assert result.get('due_soon') == expected
+        assert warned == (expected or [])
