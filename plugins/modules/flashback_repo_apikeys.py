@@ -130,6 +130,7 @@ EXAMPLES = r'''
       - {repo_id: r2, name: ingest, rotate: true}
     create_keys: false
     undelivered: "{{ undelivered | default([]) }}"
+  no_log: true  # with create_keys false no secret comes back, but keep the habit on every call of this module
 '''
 
 RETURN = r'''
