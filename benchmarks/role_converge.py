@@ -29,7 +29,6 @@ import os
 import platform
 import re
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -38,6 +37,9 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, 'emulator'))
 from flashback_emulator import Backend, Emulator  # noqa: E402  pylint: disable=wrong-import-position
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _bench import ansible_core_version, cpu_model, git_commit, median  # noqa: E402  pylint: disable=wrong-import-position
+import _bench  # noqa: E402  pylint: disable=wrong-import-position
 
 TOKEN = 'fb-bench-token'
 ACCESS = ('READ', 'WRITE', 'ADMIN')
@@ -54,6 +56,18 @@ QUICK = dict(keys=40, repos=4, scale=(40, 100, 200))
 LIST_REPOS, LIST_KEYS = 'GET /repo', 'GET /repo/{id}/apikey'
 CREATE, UPDATE, DELETE = 'POST /repo/{id}/apikey', 'PUT /repo/{id}/apikey/{key}', 'DELETE /repo/{id}/apikey/{key}'
 REQUEST_ORDER = [LIST_REPOS, LIST_KEYS, CREATE, UPDATE, DELETE]
+
+
+def format_counts(counts):
+    return _bench.format_counts(counts, REQUEST_ORDER)
+
+
+def format_runs(runs):
+    return _bench.format_runs(runs, REQUEST_ORDER)
+
+
+def seconds(value, digits=1):
+    return _bench.seconds(value, digits)
 
 PLAYBOOKS = {
     'role': '''
@@ -298,54 +312,6 @@ class Runner:
             first, last = min(entry['t'] for entry in requests), max(entry['t'] for entry in requests)
             return Run(end - start, counts, ok, first - start, last - first, end - last)
         return Run(end - start, counts, ok, None, None, None)
-
-
-def ansible_core_version(ansible_playbook):
-    out = subprocess.run([ansible_playbook, '--version'], check=True, capture_output=True, text=True).stdout
-    found = re.search(r'core ([\w.]+)', out)
-    return found.group(1) if found else 'unknown'
-
-
-def format_counts(counts):
-    kinds = [kind for kind in REQUEST_ORDER if counts[kind]] + sorted(kind for kind in set(counts) - set(REQUEST_ORDER) if counts[kind])
-    return ', '.join('%s: %d' % (kind, counts[kind]) for kind in kinds) or 'none'
-
-
-def format_runs(runs):
-    """The request counts of a scenario's runs; they should be the same in every run."""
-    distinct = []
-    for run in runs:
-        if run.counts not in distinct:
-            distinct.append(run.counts)
-    return ' / '.join(format_counts(counts) for counts in distinct) + (' (differs between runs)' if len(distinct) > 1 else '')
-
-
-def median(runs, field='elapsed'):
-    values = [getattr(run, field) for run in runs if getattr(run, field) is not None]
-    return statistics.median(values) if values else None
-
-
-def git_commit():
-    try:
-        commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=ROOT, check=True, capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no'], cwd=ROOT, check=True,
-                               capture_output=True, text=True).stdout.strip()
-        return commit + (' + uncommitted changes' if dirty else '')
-    except (OSError, subprocess.CalledProcessError):
-        return 'unknown'
-
-
-def cpu_model():
-    try:
-        with open('/proc/cpuinfo', encoding='utf-8') as cpuinfo:
-            found = re.search(r'^model name\s*:\s*(.+)$', cpuinfo.read(), re.MULTILINE)
-    except OSError:
-        found = None
-    return found.group(1).strip() if found else platform.machine()
-
-
-def seconds(value, digits=1):
-    return '–' if value is None else '%.*f s' % (digits, value)
 
 
 # The comparisons of the figures table: scenario -> the role scenario compared with it.
