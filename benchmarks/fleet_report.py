@@ -81,6 +81,7 @@ def format_runs(runs):
 def seconds(value, digits=2):
     return _bench.seconds(value, digits)
 
+
 PLAYBOOKS = {
     'single': '''
 - name: List the keys of one repository

@@ -69,6 +69,7 @@ def format_runs(runs):
 def seconds(value, digits=1):
     return _bench.seconds(value, digits)
 
+
 PLAYBOOKS = {
     'role': '''
 - name: Converge the declared keys with the role
