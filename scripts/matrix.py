@@ -2,6 +2,7 @@
 """Run ansible-test sanity, units and integration on several ansible-core versions.
 
 usage: matrix.py [--versions 2.16,2.17,...] [--stages ...] [--only STAGE=VERSIONS ...] [--jobs N]
+                 [--integration-targets T1,T2,...]
 
 Each ansible-core version gets its own virtualenv and HOME under .venv-matrix/ (kept between runs: the
 venv is reinstalled only when tests/requirements-matrix.txt or the version changes). Each (version,
@@ -46,6 +47,8 @@ STAGES = ('sanity', 'units', 'integration')
 # Rough seconds per stage (measured on 2 cores, cold), to start the longest jobs first.
 STAGE_COST = {'sanity': 140, 'units': 30, 'integration': 230}
 PRINT_LOCK = threading.Lock()
+# --integration-targets: the integration stage runs only these (all when empty).
+INTEGRATION_TARGETS = []
 
 
 def say(message):
@@ -160,11 +163,15 @@ class Version:
                                 capture_output=True, text=True, check=False)
         if listed.returncode or not listed.stdout.strip():  # a stage that tests nothing must fail
             raise StageFailed('no integration targets found')
+        unknown = sorted(set(INTEGRATION_TARGETS) - set(listed.stdout.split()))
+        if unknown:
+            raise StageFailed('--integration-targets names targets that do not exist: %s' % ', '.join(unknown))
         self.run('integration', [
             sys.executable, os.path.join(ROOT, 'scripts', 'with_emulator.py'),
             '--vars-file', 'tests/integration/integration_config.yml',
             '--log', os.path.join(self.dir, 'emulator.log'), '--',
-            'ansible-test', 'integration', '--python', self.python, '--local', '--color', 'no'], cwd=tree)
+            'ansible-test', 'integration', '--python', self.python, '--local', '--color', 'no'] + INTEGRATION_TARGETS,
+            cwd=tree)
         self.check_skips('integration')
 
     def check_skips(self, stage):
@@ -215,7 +222,10 @@ def main():
     parser.add_argument('--stages', type=lambda s: [x for x in s.split(',') if x], default=list(STAGES),
                         help='stages to run, in order (default: %s)' % ','.join(STAGES))
     parser.add_argument('--jobs', type=int, default=2, help='versions run at once (default: 2)')
+    parser.add_argument('--integration-targets', type=lambda s: [x for x in s.split(',') if x], default=[],
+                        help='integration targets to run (default: all)')
     args = parser.parse_args()
+    INTEGRATION_TARGETS[:] = args.integration_targets
     bad = [s for s in args.stages if s not in STAGES]
     if bad:
         parser.error('unknown stage(s): %s' % ', '.join(bad))
