@@ -22,6 +22,7 @@ from ansible.parsing.vault import VaultLib, get_file_vault_secret
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.flashback.platform.plugins.module_utils.secret_files import (
+    ARGUMENT_SPEC,
     SecretFilesError,
     plan_files,
     render,
@@ -38,12 +39,12 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         args = dict(self._task.args)
-        password_file = args.get('vault_password_file')
-        vault_id = args.get('vault_id')
-        if password_file or vault_id:
+        if args.get('vault_password_file') or args.get('vault_id'):
             try:
-                args['_contents'] = self._encrypt(args, password_file, vault_id)
-            except (AnsibleError, SecretFilesError, OSError, TypeError, ValueError) as exc:
+                # The module's own checks first, so that what is encrypted is what the module would write.
+                dummy, valid = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+                args['_contents'] = self._encrypt(valid, valid['vault_password_file'], valid['vault_id'])
+            except (AnsibleError, SecretFilesError, OSError, TypeError, ValueError) as exc:  # AnsibleActionFail too
                 result.update(failed=True, msg=_message(exc))
                 return result
         result.update(self._execute_module(module_name='flashback.platform.flashback_secret_files', module_args=args,
@@ -54,9 +55,7 @@ class ActionModule(ActionBase):
         secret = self._vault_secret(password_file, vault_id)
         vault_id = vault_id or DEFAULT_VAULT_ID
         vault = VaultLib([(vault_id, secret)])
-        secrets = args.get('secrets') or []
-        if not isinstance(secrets, list) or not all(isinstance(item, dict) for item in secrets):
-            return None  # malformed: the module's argument check says what is wrong
+        secrets = args['secrets']
         on_controller = self._connection.transport == 'local'
         contents = []
         for item, directory, file_name in plan_files(secrets):

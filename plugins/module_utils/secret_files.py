@@ -14,6 +14,25 @@ import json
 
 from ansible_collections.flashback.platform.plugins.module_utils.errors import FlashbackError
 
+SECRET_SPEC = dict(
+    repo_id=dict(type='str', required=True),
+    name=dict(type='str', required=True),
+    repo_name=dict(type='str'),
+    id=dict(type='str'),
+    key=dict(type='str', no_log=False),
+    access=dict(type='str'),
+    secret=dict(type='str', required=True, no_log=True),
+)
+# The module's options, also checked by its action plugin before it encrypts anything.
+ARGUMENT_SPEC = dict(
+    path=dict(type='path', required=True),
+    # Only the secret field is no_log: a no_log list would mask every ID and name in the result's paths.
+    secrets=dict(type='list', elements='dict', required=True, no_log=False, options=SECRET_SPEC),
+    vault_password_file=dict(type='path', no_log=False),
+    vault_id=dict(type='str'),
+    # Set by the action plugin only: the encrypted files, in the order of secrets.
+    _contents=dict(type='list', elements='str', no_log=True),
+)
 FIELDS = ('id', 'name', 'repo_id', 'repo_name', 'access', 'key', 'secret')
 # Kept as they are; every other byte is escaped. Uppercase letters are escaped too, so that names differing only in
 # case stay different files on case-insensitive file systems. No "." is kept: no name is ".", ".." or hidden.

@@ -181,17 +181,13 @@ import stat
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.flashback.platform.plugins.module_utils.secret_files import SecretFilesError, plan_files, render
-
-SECRET_SPEC = dict(
-    repo_id=dict(type='str', required=True),
-    name=dict(type='str', required=True),
-    repo_name=dict(type='str'),
-    id=dict(type='str'),
-    key=dict(type='str', no_log=False),
-    access=dict(type='str'),
-    secret=dict(type='str', required=True, no_log=True),
+from ansible_collections.flashback.platform.plugins.module_utils.secret_files import (
+    ARGUMENT_SPEC,
+    SecretFilesError,
+    plan_files,
+    render,
 )
+
 DIRECTORY_MODE = 0o700
 FILE_MODE = 0o600
 _CLOEXEC = getattr(os, 'O_CLOEXEC', 0)
@@ -393,15 +389,7 @@ def write_secret_files(path, secrets, check_mode, contents=None):
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            path=dict(type='path', required=True),
-            # Only the secret field is no_log: a no_log list would mask every ID and name in the result's paths.
-            secrets=dict(type='list', elements='dict', required=True, no_log=False, options=SECRET_SPEC),
-            vault_password_file=dict(type='path', no_log=False),
-            vault_id=dict(type='str'),
-            # Set by the action plugin only: the encrypted files, in the order of secrets.
-            _contents=dict(type='list', elements='str', no_log=True),
-        ),
+        argument_spec=ARGUMENT_SPEC,
         supports_check_mode=True,
     )
     if (module.params['vault_password_file'] or module.params['vault_id']) and module.params['_contents'] is None:

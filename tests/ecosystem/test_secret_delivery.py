@@ -104,3 +104,21 @@ def test_vault_id_without_its_password_fails_before_any_key(tmp_path, emulator,
     assert "no vault password for vault_id 'fleet': run ansible with --vault-id fleet@" in output
     assert 'never' not in live_keys(emulator, 'r1')
     assert not (tmp_path / 'secrets' / 'r1').exists()
+
+
+def test_module_options_are_checked_before_encrypting(tmp_path, emulator, installed_collection,
+                                                      password_file):  # pylint: disable=unused-argument
+    """The action plugin checks the module's options first: the module's own messages, never a traceback."""
+    task = {'name': 'Encrypt without a path', 'flashback.platform.flashback_secret_files': {
+        'secrets': [{'repo_id': 'r1', 'name': 'x', 'secret': 'not-printed-secret'}],
+        'vault_password_file': str(password_file)}, 'ignore_errors': True, 'register': 'outcome'}
+    show = {'name': 'Show the outcome', 'ansible.builtin.debug': {'msg': '{{ outcome | to_json }}'}}
+    path = tmp_path / 'playbook.yml'
+    path.write_text(json.dumps([{'name': 'Bad options', 'hosts': 'localhost', 'gather_facts': False,
+                                 'tasks': [task, show]}]))
+    result, output, dummy = run_playbook(tmp_path, emulator, path)
+    assert result.returncode == 0, output
+    assert 'missing required arguments: path' in output
+    # ansible-core 2.19 adds "exception": "(traceback unavailable)" to every failed result; no real one here.
+    assert 'Traceback (most recent call last)' not in output
+    assert 'not-printed-secret' not in output

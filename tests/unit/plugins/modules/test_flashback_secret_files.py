@@ -357,8 +357,8 @@ class TestSchema:
     def test_secrets_take_the_fields_new_secrets_returns(self):
         returned = yaml.safe_load(flashback_repo_apikeys.RETURN)['new_secrets']['contains']
         documented = yaml.safe_load(module_under_test.DOCUMENTATION)['options']['secrets']['suboptions']
-        assert set(returned) == set(documented) == set(module_under_test.SECRET_SPEC) == set(secret_files.FIELDS)
-        assert [name for name, spec in module_under_test.SECRET_SPEC.items() if spec.get('no_log')] == ['secret']
+        assert set(returned) == set(documented) == set(secret_files.SECRET_SPEC) == set(secret_files.FIELDS)
+        assert [name for name, spec in secret_files.SECRET_SPEC.items() if spec.get('no_log')] == ['secret']
 
 
 class TestMain:
