@@ -36,6 +36,7 @@ import argparse
 import collections
 import csv
 import datetime
+import functools
 import importlib.util
 import json
 import os
@@ -69,13 +70,9 @@ QUICK = dict(repos=20, keys_per_repo=10, rounds=3)
 LIST_REPOS, LIST_KEYS = 'GET /repo', 'GET /repo/{id}/apikey'
 REQUEST_ORDER = [LIST_REPOS, LIST_KEYS]
 
-
-def format_counts(counts):
-    return _bench.format_counts(counts, REQUEST_ORDER)
-
-
-def format_runs(runs):
-    return _bench.format_runs(runs, REQUEST_ORDER)
+# The shared helpers, with this benchmark's request kinds (and precision).
+format_counts = functools.partial(_bench.format_counts, order=REQUEST_ORDER)
+format_runs = functools.partial(_bench.format_runs, order=REQUEST_ORDER)
 
 
 def seconds(value, digits=2):
@@ -329,7 +326,7 @@ def report(args, scenarios, results, checks, load_before, elapsed_total, commit)
         wall = median(runs)
         lines.append('| %s | %d | %s | %s | %s | %s | %s |' % (
             scenarios[name].label, len(runs), seconds(wall), '%.2f' % (wall / single),
-            seconds(wall - startup) if name != 'empty' else '–', seconds(median(runs, 'http'), 3), format_runs(runs)))
+            seconds(wall - startup) if name != 'empty' else '–', seconds(median(runs, 'http'), digits=3), format_runs(runs)))
     lines += ['', '| target | result | measured |', '|---|---|---|']
     lines += ['| %s | %s | %s |' % (target, 'PASS' if ok else 'FAIL' if ok is False else 'not judged (--quick)', measured)
               for target, ok, measured in checks]

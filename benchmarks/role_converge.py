@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import collections
 import datetime
+import functools
 import json
 import os
 import platform
@@ -57,17 +58,10 @@ LIST_REPOS, LIST_KEYS = 'GET /repo', 'GET /repo/{id}/apikey'
 CREATE, UPDATE, DELETE = 'POST /repo/{id}/apikey', 'PUT /repo/{id}/apikey/{key}', 'DELETE /repo/{id}/apikey/{key}'
 REQUEST_ORDER = [LIST_REPOS, LIST_KEYS, CREATE, UPDATE, DELETE]
 
-
-def format_counts(counts):
-    return _bench.format_counts(counts, REQUEST_ORDER)
-
-
-def format_runs(runs):
-    return _bench.format_runs(runs, REQUEST_ORDER)
-
-
-def seconds(value, digits=1):
-    return _bench.seconds(value, digits)
+# The shared helpers, with this benchmark's request kinds (and precision).
+format_counts = functools.partial(_bench.format_counts, order=REQUEST_ORDER)
+format_runs = functools.partial(_bench.format_runs, order=REQUEST_ORDER)
+seconds = _bench.seconds
 
 
 PLAYBOOKS = {
