@@ -12,6 +12,8 @@ VENV := $(CURDIR)/.venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed
+# What the demo and the collection build need (ansible-core, requests), installed before the rest.
+CORE_STAMP := $(VENV)/.installed-core
 BUILD := $(CURDIR)/build
 COLLECTIONS := $(BUILD)/collections
 # ansible-test only works inside .../ansible_collections/NAMESPACE/NAME/.
@@ -26,6 +28,18 @@ unexport ANSIBLE_COLLECTIONS_PATH ANSIBLE_COLLECTIONS_PATHS
 PY_VERSION = $(shell $(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 
 MAKE_TREE := $(PY) scripts/make_tree.py . $(TREE)
+# ansible-test runs with a HOME of its own inside the clone (kept with the venv): it keeps its SSH key, pip
+# bootstrap script and sanity venvs in ~/.ansible/test, and nothing of an earlier run outside the clone may
+# count. scripts/ansible_test_home.py writes the key and the script once, before any stage runs in parallel.
+# pip's cache stays the user's (a cache only: it changes no outcome); pyenv's shims need their root.
+TEST_HOME := $(VENV)/home
+PIP_CACHE := $(or $(PIP_CACHE_DIR),$(HOME)/.cache/pip)
+PYENV_ROOT_FOUND := $(or $(PYENV_ROOT),$(wildcard $(HOME)/.pyenv))
+TEST_ENV := HOME=$(TEST_HOME) PIP_CACHE_DIR=$(PIP_CACHE) $(if $(PYENV_ROOT_FOUND),PYENV_ROOT=$(PYENV_ROOT_FOUND))
+TEST_HOME_READY := $(PY) scripts/ansible_test_home.py $(TEST_HOME)
+ANSIBLE_TEST := $(TEST_ENV) ansible-test
+# Plain pytest over the unit tests, in the tree (tests/unit/conftest.py puts ansible_collections on sys.path).
+UNIT_PYTEST := $(PY) -m pytest -p no:cacheprovider -q
 # ansible-test passes stages whose tools are missing, with a warning; these fail on it (every ansible-test stage).
 CHECK_SKIPS := $(PY) $(CURDIR)/scripts/check_skips.py
 WITH_EMULATOR := $(PY) $(CURDIR)/scripts/with_emulator.py
@@ -33,7 +47,8 @@ DEMO_PLAYBOOK := ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) ansible-playbook -i dem
 	-e @$(DEMO_VARS) -e flashback_demo_emulator=true demo/playbook.yml
 # Ecosystem stages: pytest files in tests/ecosystem/ (its README.md says what each proves).
 ECOSYSTEM := $(PY) -m pytest -p no:cacheprovider -v --tb=short
-TEST_STAGES := venv lint sanity units integration examples recipes awx ee galaxy-importer matrix-ci
+# units first: a broken unit test fails within about two minutes of a fresh clone.
+TEST_STAGES := venv units lint sanity integration examples recipes awx ee galaxy-importer matrix-ci
 # The compatibility matrix (scripts/matrix.py): `make matrix` runs every stage on every version; CI runs
 # the part that fits its time budget (matrix-ci).
 MATRIX_VERSIONS := 2.16,2.17,2.18,2.19,2.20,2.21
@@ -42,12 +57,13 @@ DOCS_SRC := $(BUILD)/docs-src
 DOCS_HTML := $(BUILD)/docs
 DOCS_STAMP := $(VENV)/.installed-docs
 
-.PHONY: help venv collection tree lint sanity units integration reliability-doc examples recipes awx ee galaxy-importer \
+.PHONY: help venv quick collection tree lint sanity units integration reliability-doc examples recipes awx ee galaxy-importer \
 	matrix matrix-ci changelog docs benchmark test demo _demo-runs clean distclean
 
 help:
 	@echo 'make demo         run demo/playbook.yml twice against the emulator (second run must change nothing)'
 	@echo 'make test         $(TEST_STAGES), stopping at the first failure'
+	@echo 'make quick        the first signal: unit tests (collection, emulator) and static lint of code and docs'
 	@echo 'make venv         .venv with tests/requirements.txt (redone when that file changes)'
 	@echo 'make collection   build the tarball into build/ and install it into build/collections'
 	@echo 'make tree         fresh copy of the sources at build/ansible_collections/flashback/platform'
@@ -67,12 +83,17 @@ help:
 
 venv: $(STAMP)
 
-$(STAMP): tests/requirements.txt
+$(CORE_STAMP): tests/requirements-core.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --progress-bar off -r tests/requirements-core.txt
+	touch $@
+
+$(STAMP): tests/requirements.txt $(CORE_STAMP)
 	$(PY) -m pip install --quiet --progress-bar off -r tests/requirements.txt
 	touch $@
 
-collection: venv
+# ansible-core and requests only: what building the collection and running the demo need.
+collection: $(CORE_STAMP)
 	rm -rf $(COLLECTIONS) $(BUILD)/flashback-platform-*.tar.gz
 	ansible-galaxy collection build --force --output-path $(BUILD) .
 	@# A tarball holding build output or venvs means build_ignore in galaxy.yml misses something.
@@ -84,7 +105,20 @@ collection: venv
 tree: venv
 	$(MAKE_TREE)
 
-lint: collection
+# The first signal, in well under 90 s on a warm venv: the unit tests of the collection (plain pytest, in the
+# tree) and of the emulator, and the static checks of code and docs (pep8, validate-modules and yamllint of
+# ansible-test sanity; antsibull-docs on the plugin docs). make test runs the rest of sanity and everything else.
+quick: venv
+	$(MAKE_TREE) >/dev/null
+	cd $(TREE) && $(UNIT_PYTEST) tests/unit
+	$(PY) -m pytest -p no:cacheprovider -q emulator/tests
+	$(TEST_HOME_READY)
+	cd $(TREE) && $(ANSIBLE_TEST) sanity --python $(PY_VERSION) --local --color no \
+		--test pep8 --test validate-modules --test yamllint 2>&1 | grep -v "^WARNING: Location 'file:" | tee $(BUILD)/quick-sanity.log
+	$(CHECK_SKIPS) sanity $(BUILD)/quick-sanity.log
+	antsibull-docs lint-collection-docs --plugin-docs .
+
+lint: venv collection
 	ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) ansible-lint
 	antsibull-changelog lint
 	antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
@@ -97,22 +131,27 @@ lint: collection
 
 sanity: venv
 	$(MAKE_TREE)
-	$(PY) scripts/get_pip_shim.py
-	cd $(TREE) && ansible-test sanity --python $(PY_VERSION) --local 2>&1 | tee $(BUILD)/sanity.log
+	$(TEST_HOME_READY)
+	cd $(TREE) && $(ANSIBLE_TEST) sanity --python $(PY_VERSION) --local 2>&1 | tee $(BUILD)/sanity.log
 	$(CHECK_SKIPS) sanity $(BUILD)/sanity.log
 
+# ansible-test units, then plain pytest over the same files in reverse order: an IDE or tox runs module and
+# controller tests in one process, in any order, and they must pass there too.
 units: venv
 	$(MAKE_TREE)
-	cd $(TREE) && ansible-test units --python $(PY_VERSION) --local 2>&1 | tee $(BUILD)/units.log
+	$(TEST_HOME_READY)
+	cd $(TREE) && $(ANSIBLE_TEST) units --python $(PY_VERSION) --local 2>&1 | tee $(BUILD)/units.log
 	$(CHECK_SKIPS) units $(BUILD)/units.log
 	$(PY) scripts/check_junit.py $(TREE)/tests/output/junit
+	cd $(TREE) && $(UNIT_PYTEST) $$(find tests/unit -name 'test_*.py' | LC_ALL=C sort -r)
 	$(PY) -m pytest -p no:cacheprovider emulator/tests
 
 integration: venv
 	@# The whole suite runs at -vvvv, in two lanes at once (two trees, two emulators), into build/integration.log
 	@# and build/integration-b.log, which scripts/leak_audit.py then checks: no token, each secret only as its own
 	@# return value, no traceback (docs/reliability.md). A lane that runs no target fails.
-	$(PY) scripts/integration_lanes.py $(PY_VERSION)
+	$(TEST_HOME_READY)
+	$(TEST_ENV) $(PY) scripts/integration_lanes.py $(PY_VERSION)
 
 # Refresh the fault matrix table in docs/reliability.md from a run (the integration stage fails while
 # the committed table differs from what it observes).
@@ -122,22 +161,22 @@ reliability-doc:
 		$(BUILD)/lane-b/ansible_collections/flashback/platform/tests/output/reliability.md docs/reliability.md
 
 # Every module's EXAMPLES block and every documented playbook, run against the emulator.
-examples: collection
+examples: venv collection
 	$(ECOSYSTEM) tests/ecosystem/test_examples.py tests/ecosystem/test_troubleshooting_guide.py \
 		tests/ecosystem/test_secret_delivery.py
 
 # The delivery recipes against the collections they use, extracted from PyPI's `ansible` wheel (cached in
 # build/pypi/) into build/recipe-collections/: not run against real targets (docs/recipes/README.md).
-recipes: collection
+recipes: venv collection
 	$(ECOSYSTEM) -s tests/ecosystem/test_recipes.py
 
-awx: collection
+awx: venv collection
 	$(ECOSYSTEM) tests/ecosystem/test_awx_job.py tests/ecosystem/test_awx_survey.py
 
-ee: collection
+ee: venv collection
 	$(ECOSYSTEM) tests/ecosystem/test_execution_environment.py
 
-galaxy-importer: collection
+galaxy-importer: venv collection
 	$(ECOSYSTEM) tests/ecosystem/test_galaxy_importer.py
 
 matrix: venv
@@ -170,7 +209,7 @@ $(DOCS_STAMP): tests/requirements-docs.txt $(STAMP)
 # the remote inventories are unreachable here, so references into the Ansible docs stay unresolved
 # (DOCS_KNOWN_WARNINGS); any other Sphinx warning fails the target.
 DOCS_KNOWN_WARNINGS := undefined label: '(ansible_configuration_settings|common_return_values)'
-docs: collection $(DOCS_STAMP)
+docs: venv collection $(DOCS_STAMP)
 	rm -rf $(DOCS_SRC) $(DOCS_HTML)
 	mkdir -p $(DOCS_SRC)
 	ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) antsibull-docs sphinx-init --use-current --squash-hierarchy \
@@ -186,7 +225,7 @@ docs: collection $(DOCS_STAMP)
 
 # Not part of make test. BENCHMARK_ARGS passes options, e.g. make benchmark BENCHMARK_ARGS='--keys 50'.
 BENCHMARK_ARGS ?=
-benchmark: collection
+benchmark: venv collection
 	$(PY) benchmarks/role_converge.py $(BENCHMARK_ARGS)
 
 # Stage timings are printed by make itself, so CI and developers see the same numbers.

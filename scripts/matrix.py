@@ -83,13 +83,17 @@ class Version:
         self.timings = {}  # stage -> (seconds, ok)
         self.setup_lock = threading.Lock()
         self.setup_result = None  # None: not tried yet; else the StageFailed/RuntimeError or True
-        # ansible-test keeps its sanity venvs and the pip bootstrap script under ~/.ansible/test, named
-        # by Python version and requirements: two cores with the same Python running at once would
-        # rebuild each other's venvs mid-test. So each version gets a HOME of its own (kept, like the venv).
+        # ansible-test keeps its sanity venvs, SSH key and pip bootstrap script under ~/.ansible/test, the
+        # venvs named by Python version and requirements: two cores with the same Python running at once
+        # would rebuild each other's venvs mid-test. So each version gets a HOME of its own (kept, like the
+        # venv), prepared in setup() before any of its stages runs (scripts/ansible_test_home.py).
         self.home = os.path.join(VENVS, 'home-' + core)
         # Modules in integration tests run with pythonX.Y from PATH: the venv's, which has requests.
         self.env = dict(os.environ, PATH=self.bin + os.pathsep + os.environ['PATH'], HOME=self.home,
                         PIP_CACHE_DIR=os.environ.get('PIP_CACHE_DIR', os.path.expanduser('~/.cache/pip')))
+        pyenv_root = os.environ.get('PYENV_ROOT', os.path.expanduser('~/.pyenv'))
+        if os.path.isdir(pyenv_root):  # pyenv's shims on PATH find their root through HOME otherwise
+            self.env['PYENV_ROOT'] = pyenv_root
         for name in ('ANSIBLE_COLLECTIONS_PATH', 'ANSIBLE_COLLECTIONS_PATHS', 'VIRTUAL_ENV', 'PYTHONPATH'):
             self.env.pop(name, None)
 
@@ -126,8 +130,9 @@ class Version:
                                'off', 'ansible-core==%s.*' % self.core, '-r', REQUIREMENTS])
             with open(stamp_file, 'w', encoding='utf-8') as f:
                 f.write(self.stamp())
-        # ansible-test downloads a pip bootstrap script for the venvs it creates; write the offline stand-in.
-        self.run('setup', [os.path.join(self.bin, 'python'), os.path.join(ROOT, 'scripts', 'get_pip_shim.py')])
+        # The HOME's SSH key and offline pip bootstrap script, before this version's stages start at once.
+        self.run('setup', [sys.executable, os.path.join(ROOT, 'scripts', 'ansible_test_home.py'), self.home,
+                           '--python', os.path.join(self.bin, 'python')])
 
     def ensure_setup(self):
         """Set up once, whichever stage comes first; later stages wait for it and share its outcome."""

@@ -126,7 +126,32 @@ def make_module():
     return factory
 
 
+try:  # ansible-core >= 2.19 records whether this process is the controller or a module
+    from ansible.module_utils import _internal as _process_kind
+except ImportError:  # older cores: module and controller code behave the same in one process
+    _process_kind = None
+
+
+@contextlib.contextmanager
+def run_as_module(args=None):
+    """Arguments for AnsibleModule, in a process that behaves like a module's own.
+
+    A module runs in a process of its own. pytest runs module tests next to controller tests (the filter),
+    and importing controller code flips ansible-core 2.19+ into controller mode for the whole process:
+    module.warn() then goes to Display instead of the result. So a module test runs in module mode.
+    """
+    saved = getattr(_process_kind, 'is_controller', None)
+    if _process_kind is not None:
+        _process_kind.is_controller = False
+    try:
+        with patch_module_args(args):
+            yield
+    finally:
+        if _process_kind is not None:
+            _process_kind.is_controller = saved
+
+
 @pytest.fixture
 def module_args():
     """Context manager exposing module arguments to AnsibleModule on every supported ansible-core."""
-    return patch_module_args
+    return run_as_module
