@@ -9,7 +9,8 @@ the modules (it has `requests`), its ansible-playbook runs the playbooks, and bu
 with --keys-per-repo keys each (ages spread over 0-199 days, one retiring key in every tenth
 repository). Each playbook is a separate ansible-playbook run on localhost; its wall time is the whole
 run, start-up included:
-  - single: flashback_repo_apikey_info on one repository by repo_id (one listing), the baseline;
+  - single: flashback_repo_apikey_info on one repository by repo_id (one listing, one GET /repo?repoId= for
+    its name), the baseline;
   - fleet: flashback_repo_apikey_info without a repository, max_age_days 90 (one GET /repo, one listing
     per repository, 4 at a time: the module's default concurrency);
   - fleet, concurrency 1: the same, one repository at a time (what the thread pool saves);
@@ -68,7 +69,8 @@ MAX_FLEET_FACTOR = 2.0
 QUICK = dict(repos=20, keys_per_repo=10, rounds=3)
 
 LIST_REPOS, LIST_KEYS = 'GET /repo', 'GET /repo/{id}/apikey'
-REQUEST_ORDER = [LIST_REPOS, LIST_KEYS]
+REPO_BY_ID = 'GET /repo?repoId='  # one repository's name, for a run by repo_id
+REQUEST_ORDER = [LIST_REPOS, REPO_BY_ID, LIST_KEYS]
 
 # The shared helpers, with this benchmark's request kinds (and precision).
 format_counts = functools.partial(_bench.format_counts, order=REQUEST_ORDER)
@@ -215,7 +217,9 @@ def expected_report(facts):
     return [(fact[0], fact[1]) for fact in due + retiring + rest]
 
 
-def request_kind(method, path):
+def request_kind(method, path, query=''):
+    if path.rstrip('/') == '/repo' and query.startswith('repoId='):
+        return REPO_BY_ID
     return '%s %s' % (method, re.sub(r'^/repo/[^/]+/apikey/?$', '/repo/{id}/apikey', path))
 
 
@@ -282,7 +286,7 @@ class Runner:
         if ok and scenario.playbook == 'role':
             ok = self.report_ok()
         requests = self.emulator.requests
-        counts = collections.Counter(request_kind(entry['method'], entry['path']) for entry in requests)
+        counts = collections.Counter(request_kind(entry['method'], entry['path'], entry.get('query', '')) for entry in requests)
         http = max(entry['t'] for entry in requests) - min(entry['t'] for entry in requests) if requests else None
         return Run(end - start, counts, ok, http)
 
@@ -290,12 +294,12 @@ class Runner:
 def scenarios_for(n_repos):
     listings = collections.Counter({LIST_REPOS: 1, LIST_KEYS: n_repos})
     return {
-        'single': Scenario('single repository (repo_id)', 'single', {}, collections.Counter({LIST_KEYS: 1})),
+        'single': Scenario('single repository (repo_id)', 'single', {}, collections.Counter({LIST_KEYS: 1, REPO_BY_ID: 1})),
         'fleet': Scenario('fleet report, concurrency 4 (default)', 'fleet', dict(bench_concurrency=4), listings),
         'fleet_c1': Scenario('fleet report, concurrency 1', 'fleet', dict(bench_concurrency=1), listings),
         'role': Scenario('apikey_report role (fleet report + Markdown + CSV)', 'role', {}, listings),
         'role_nofiles': Scenario('apikey_report role without file paths', 'role_nofiles', {}, listings),
-        'loop': Scenario('info module looped over the repositories', 'loop', {}, collections.Counter({LIST_KEYS: n_repos})),
+        'loop': Scenario('info module looped over the repositories', 'loop', {}, collections.Counter({LIST_KEYS: n_repos, REPO_BY_ID: n_repos})),
         'empty': Scenario('empty playbook (ansible-playbook start-up)', 'empty', {}, collections.Counter()),
     }
 

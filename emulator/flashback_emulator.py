@@ -31,9 +31,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, NamedTuple
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 ACCESS_TYPES = ("READ", "WRITE", "ADMIN")
+# The vendor client's StorageType and ModeType enums ("BLOB" is Azure Blob storage).
+STORAGE_TYPES = ("S3", "GCS", "BLOB")
+MODES = ("NORMAL", "MIRROR")
+DEFAULT_WORKSPACE = "w1"
+# GET /repo filters the emulator applies; others (the client's walletAddress) are accepted and ignored.
+REPO_FILTERS = {"repoId": "id", "workspaceId": "workspaceId"}
 CONTROL_PREFIX = "/_emulator"
 CA_FILENAME = "emulator-ca.pem"
 KEY_FILENAME = "emulator-key.pem"
@@ -45,7 +51,7 @@ DEFAULT_SEED: dict[str, Any] = {
     "repos": [
         {"id": "r1", "name": "backups", "storageType": "S3", "mode": "MIRROR"},
         {"id": "r2", "name": "media", "storageType": "GCS", "mode": "MIRROR"},
-        {"id": "r3", "name": "logs", "storageType": "AZURE", "mode": "MIRROR"},
+        {"id": "r3", "name": "logs", "storageType": "BLOB", "mode": "MIRROR"},
         # Two repositories sharing a name: lookups by name must detect the ambiguity.
         {"id": "r4", "name": "shared", "storageType": "S3", "mode": "MIRROR"},
         {"id": "r5", "name": "shared", "storageType": "S3", "mode": "MIRROR"},
@@ -90,8 +96,10 @@ def _unauthorized() -> ApiError:
 
 
 def _forbidden() -> ApiError:
-    # The real API uses this alternate error shape for scope failures.
-    return ApiError(403, {"success": False, "error_code": "FORBIDDEN", "error_message": "No access to this repository"})
+    # The real API uses this alternate error shape for scope failures; `message` is there too, since every
+    # error body carries one (clients read it without knowing which shape they got).
+    text = "No access to this repository"
+    return ApiError(403, {"success": False, "error_code": "FORBIDDEN", "error_message": text, "message": text})
 
 
 # --------------------------------------------------------------------------- helpers
@@ -135,6 +143,9 @@ def _key_fields(data: Any) -> tuple[str, str]:
     """The (name, accessType) pair every key write requires."""
     data = _require_object(data, "Request body")
     name = _require_str(data, "name")
+    if not name.strip():
+        # Stored as given otherwise: only a name that is nothing but whitespace is refused.
+        raise BadRequest("name must not be blank")
     access_type = data.get("accessType")
     if access_type not in ACCESS_TYPES:
         raise BadRequest(f"accessType must be one of {', '.join(ACCESS_TYPES)}")
@@ -241,18 +252,63 @@ def _load_seed(seed: dict[str, Any]) -> _World:
         repo_id = _require_str(repo, "id")
         if repo_id in repos:
             raise BadRequest(f"duplicate repository id {repo_id!r}")
-        repos[repo_id] = {
-            "id": repo_id,
-            "name": _require_str(repo, "name"),
-            "storageType": repo.get("storageType", "S3"),
-            "mode": repo.get("mode", "MIRROR"),
-            "createdAt": repo.get("createdAt") or _now_iso(),
-        }
+        repos[repo_id] = _repo_from_spec(repo_id, repo)
     keys = []
     for spec in seed.get("keys", []):
         spec = _require_object(spec, "seed key")
         keys.append(_Key.from_spec(_known_repo_id(repos, spec), spec))
     return _World(copy.deepcopy(tokens), repos, keys)
+
+
+def _one_of(spec: dict[str, Any], name: str, allowed: tuple[str, ...], default: str) -> str:
+    value = spec.get(name, default)
+    if value not in allowed:
+        raise BadRequest(f"{name} must be one of {', '.join(allowed)}")
+    return value
+
+
+def _bucket_from_spec(spec: Any) -> dict[str, Any]:
+    spec = _require_object(spec, "seed repo bucket")
+    unknown = set(spec) - {"folder", "master", "bucketId", "bucket"}
+    if unknown:
+        raise BadRequest(f"unknown bucket fields: {', '.join(sorted(unknown))}")
+    if not isinstance(spec.get("folder"), str):
+        raise BadRequest("bucket folder must be a string")
+    if not isinstance(spec.get("master"), bool):
+        raise BadRequest("bucket master must be a boolean")
+    bucket = {"folder": spec["folder"], "master": spec["master"]}
+    if "bucketId" in spec:
+        bucket["bucketId"] = _require_str(spec, "bucketId")
+    if "bucket" in spec:
+        bucket["bucket"] = _require_object(spec["bucket"], "bucket bucket")
+    return bucket
+
+
+def _repo_from_spec(repo_id: str, repo: dict[str, Any]) -> dict[str, Any]:
+    """A repository as GET /repo lists it (the client's StorageRepoWithBuckets), defaults filled in."""
+    buckets = repo.get("buckets")
+    if buckets is None:
+        # One master bucket, as a repository needs at least one to store anything; the id is made up.
+        buckets = [{"folder": "", "master": True, "bucketId": f"bucket-{repo_id}"}]
+    elif not isinstance(buckets, list):
+        raise BadRequest("seed repo buckets must be a list")
+    record = {
+        "id": repo_id,
+        "name": _require_str(repo, "name"),
+        "storageType": _one_of(repo, "storageType", STORAGE_TYPES, "S3"),
+        "mode": _one_of(repo, "mode", MODES, "MIRROR"),
+        "workspaceId": _require_str(repo, "workspaceId", optional=True) or DEFAULT_WORKSPACE,
+        "buckets": [_bucket_from_spec(bucket) for bucket in buckets],
+        "createdAt": _require_str(repo, "createdAt", optional=True) or _now_iso(),
+    }
+    # Optional fields of the client's type: listed only when the seed sets them.
+    if "disabled" in repo:
+        if not isinstance(repo["disabled"], bool):
+            raise BadRequest("seed repo disabled must be a boolean")
+        record["disabled"] = repo["disabled"]
+    if "walletAddress" in repo:
+        record["walletAddress"] = _require_str(repo, "walletAddress")
+    return record
 
 
 def _known_repo_id(repos: dict[str, Any], spec: dict[str, Any]) -> str:
@@ -418,11 +474,19 @@ class Backend:
         with self._lock:
             return token in self._world.tokens
 
-    def list_repos(self, token: str | None) -> dict[str, Any]:
-        """GET /repo: the repositories the token may see."""
+    def list_repos(self, token: str | None, query: dict[str, list[str]] | None = None) -> dict[str, Any]:
+        """GET /repo: the repositories the token may see, narrowed by the `repoId`/`workspaceId` filters.
+
+        A filter that matches nothing the token can see (an unknown id, or one outside its scope) gives an
+        empty list, not an error: the vendor client's getStorageRepo reads `repos[0]` and treats an empty
+        list as "not found", and a 403 would tell a scoped token which ids exist.
+        """
         with self._lock:
-            scope = self._scope(token)
-            repos = [dict(r) for r in self._world.repos.values() if scope == "*" or r["id"] in scope]
+            scope = self._scope(token)  # 401 before a bad filter's 400, as for bodies
+            filters = _repo_filters(query or {})
+            repos = [copy.deepcopy(r) for r in self._world.repos.values()
+                     if (scope == "*" or r["id"] in scope)
+                     and all(r[field] == value for field, value in filters.items())]
         return {"success": True, "repos": repos}
 
     def list_keys(self, token: str | None, repo_id: str) -> dict[str, Any]:
@@ -483,7 +547,7 @@ class Backend:
         """Repositories and all keys, deleted ones and plaintext secrets included."""
         with self._lock:
             return {
-                "repos": [dict(r) for r in self._world.repos.values()],
+                "repos": [copy.deepcopy(r) for r in self._world.repos.values()],
                 "keys": [k.state_view() for k in self._world.keys],
             }
 
@@ -551,11 +615,24 @@ class Backend:
 
 
 class Call(NamedTuple):
-    """What a route handler gets: the token, the body and the path parameters (filled by routing)."""
+    """What a route handler gets: the token, the body, the path parameters (filled by routing), the query."""
 
     token: str | None
     body: JsonBody
     params: dict[str, str]
+    query: dict[str, list[str]] = {}
+
+
+def _repo_filters(query: dict[str, list[str]]) -> dict[str, str]:
+    """The GET /repo filters in a parsed query, as {repo field: value}; an empty value is no filter."""
+    filters = {}
+    for parameter, repo_field in REPO_FILTERS.items():
+        values = [value for value in query.get(parameter, []) if value]
+        if len(values) > 1:
+            raise BadRequest(f"{parameter} must be given at most once")
+        if values:
+            filters[repo_field] = values[0]
+    return filters
 
 
 Handler = Callable[[Backend, Call], Any]
@@ -566,7 +643,7 @@ _REPO = r"/repo/(?P<repo_id>[^/]+)/apikey"
 # Trailing slashes are tolerated, as the real (Express-based) API does.
 API_ROUTES: Routes = [
     (re.compile(r"/repo/?"), {
-        "GET": lambda b, c: b.list_repos(c.token),
+        "GET": lambda b, c: b.list_repos(c.token, c.query),
     }),
     (re.compile(_REPO + "/?"), {
         "GET": lambda b, c: b.list_keys(c.token, c.params["repo_id"]),
@@ -691,12 +768,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
         raw = self._read_body()
         if raw is None:
             return
-        path = urlsplit(self.path).path
+        url = urlsplit(self.path)
+        path = url.path
         body = JsonBody.parse(raw)
         if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
             self._send(dispatch(self.server.backend, CONTROL_ROUTES, self.command, path, Call(None, body, {})))
         else:
-            self._handle_api(path, body)
+            self._handle_api(path, url.query, body)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _handle
 
@@ -718,7 +796,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         # The body's extent is unknown, so the connection cannot be reused.
         self._send(_json_response(status, {"success": False, "message": message}, (("Connection", "close"),)))
 
-    def _handle_api(self, path: str, body: JsonBody) -> None:
+    def _handle_api(self, path: str, query: str, body: JsonBody) -> None:
         backend = self.server.backend
         token = _bearer_token(self.headers.get("Authorization"))
         fault = backend.take_fault(self.command, path)
@@ -726,12 +804,14 @@ class _RequestHandler(BaseHTTPRequestHandler):
             time.sleep(fault.delay)
         real = None
         if fault is None or fault.performs_action:
-            real = dispatch(backend, API_ROUTES, self.command, path, Call(token, body, {}))
+            real = dispatch(backend, API_ROUTES, self.command, path,
+                            Call(token, body, {}, parse_qs(query, keep_blank_values=True)))
         response = real if fault is None else fault.respond(real)
         # Logged before answering, so a test that reads the log right after its call sees it.
         backend.record_request({
             "method": self.command,
             "path": path,
+            "query": query,
             "status": None if response is None else response.status,
             "body": body.value,
             "authorized": backend.is_authorized(token),

@@ -86,7 +86,7 @@ def test_list_repos_shows_all_repos_to_an_unscoped_token(api):
     assert body["success"] is True
     assert [r["id"] for r in body["repos"]] == ["r1", "r2", "r3", "r4", "r5"]
     for repo in body["repos"]:
-        assert set(repo) == {"id", "name", "storageType", "mode", "createdAt"}
+        assert set(repo) == {"id", "name", "storageType", "mode", "workspaceId", "buckets", "createdAt"}
         assert ISO_MS_Z.match(repo["createdAt"])
     assert [r["name"] for r in body["repos"]].count("shared") == 2
 
@@ -211,7 +211,8 @@ def test_repo_outside_token_scope_is_403_in_the_alternate_shape(api, method, pat
     response = api(method, path, token=R1_ONLY, json=NEW_KEY)
     assert response.status_code == 403
     assert response.json() == {"success": False, "error_code": "FORBIDDEN",
-                               "error_message": "No access to this repository"}
+                               "error_message": "No access to this repository",
+                               "message": "No access to this repository"}
 
 
 @pytest.mark.parametrize("method", ["PUT", "DELETE"])
@@ -231,6 +232,8 @@ def test_key_of_another_repo_is_404(api):
     {"json": ["name", "ci"]},
     {"json": {"accessType": "READ"}},
     {"json": {"name": "", "accessType": "READ"}},
+    {"json": {"name": "   ", "accessType": "READ"}},
+    {"json": {"name": " \t\n", "accessType": "READ"}},
     {"json": {"name": 7, "accessType": "READ"}},
     {"json": {"name": "ci"}},
     {"json": {"name": "ci", "accessType": "read"}},
@@ -245,8 +248,8 @@ def test_bad_create_body_is_400(emulator, kwargs):
     assert emulator.state()["keys"] == []
 
 
-@pytest.mark.parametrize("body", [{"name": "only-name"}, {"accessType": "READ"}])
-def test_update_needs_both_fields(api, emulator, body):
+@pytest.mark.parametrize("body", [{"name": "only-name"}, {"accessType": "READ"}, {"name": "   ", "accessType": "READ"}])
+def test_update_needs_both_fields_and_a_name_that_is_not_blank(api, emulator, body):
     created = create_key(api)
     assert api("PUT", f"/repo/r1/apikey/{created['id']}", json=body).status_code == 400
     assert state_key(emulator, created["id"])["name"] == NEW_KEY["name"]
@@ -311,9 +314,9 @@ def test_request_log_records_api_calls_without_tokens(api, emulator, control):
     control("GET", "/state")  # control calls are not logged
     log = control("GET", "/requests").json()["requests"]
     assert log == [
-        {"seq": 1, "method": "POST", "path": "/repo/r1/apikey", "status": 200,
+        {"seq": 1, "method": "POST", "path": "/repo/r1/apikey", "query": "", "status": 200,
          "body": {"name": "logged", "accessType": "READ"}, "authorized": True, "fault": None, "acted": True},
-        {"seq": 2, "method": "GET", "path": "/repo", "status": 401, "body": None,
+        {"seq": 2, "method": "GET", "path": "/repo", "query": "", "status": 401, "body": None,
          "authorized": False, "fault": None, "acted": False},
     ]
     assert log == emulator.requests
@@ -510,7 +513,8 @@ def test_inject_key_rejects_bad_specs(control, spec):
 
 CUSTOM_SEED = {
     "tokens": {"only-token": ["z1"]},
-    "repos": [{"id": "z1", "name": "zeta", "storageType": "S3", "mode": "MIRROR",
+    "repos": [{"id": "z1", "name": "zeta", "storageType": "S3", "mode": "MIRROR", "workspaceId": "wz",
+               "buckets": [{"folder": "zeta/", "master": True, "bucketId": "bz"}],
                "createdAt": "2021-05-05T05:05:05.005Z"}],
     "keys": [{"repo_id": "z1", "name": "seeded", "accessType": "READ", "createdAt": "2020-01-01T00:00:00.000Z",
               "id": "k1", "key": "FBKSEEDEDSEEDEDSEED", "secret": "s3cr3t"}],
@@ -541,6 +545,13 @@ def test_reset_to_a_custom_seed(api, emulator, control):
     {"repos": [{"name": "no-id"}]},
     {"repos": [{"id": "x", "name": "a"}, {"id": "x", "name": "b"}]},
     {"repos": [], "keys": [{"repo_id": "r1", "name": "orphan", "accessType": "READ"}]},
+    {"repos": [{"id": "x", "name": "a", "storageType": "AZURE"}]},
+    {"repos": [{"id": "x", "name": "a", "mode": "mirror"}]},
+    {"repos": [{"id": "x", "name": "a", "workspaceId": ""}]},
+    {"repos": [{"id": "x", "name": "a", "buckets": {"folder": "", "master": True}}]},
+    {"repos": [{"id": "x", "name": "a", "buckets": [{"folder": "", "master": "yes"}]}]},
+    {"repos": [{"id": "x", "name": "a", "buckets": [{"folder": "", "master": True, "region": "eu"}]}]},
+    {"repos": [{"id": "x", "name": "a"}], "keys": [{"repo_id": "x", "name": "  ", "accessType": "READ"}]},
 ])
 def test_reset_rejects_bad_seeds_and_keeps_state(api, control, seed):
     create_key(api)

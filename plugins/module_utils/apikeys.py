@@ -44,13 +44,17 @@ def _segment(value):
     return quote(str(value), safe='')
 
 
-def keys_path(repo_id, key_id=None):
+def _refuse_unusable_ids(*ids):
     # Ids are checked where they come in (options, API answers); this is the last line before a URL.
-    for what, value in (('repository', repo_id), ('API key', key_id)):
+    for what, value in ids:
         problem = value is not None and id_problem(value)
         if problem:
             raise ResourceError('refusing to put the %s id into a URL because %s: nothing was sent; check repo_id '
                                 'and key_id' % (what, problem))
+
+
+def keys_path(repo_id, key_id=None):
+    _refuse_unusable_ids(('repository', repo_id), ('API key', key_id))
     path = '/repo/%s/apikey' % _segment(repo_id)
     if key_id is not None:
         path += '/%s' % _segment(key_id)
@@ -109,6 +113,21 @@ def list_repos(client):
                             'points at the Flashback API (no extra path)', exc.status)
     repos = _list_field(body, 'repos', 'GET /repo')
     return [dict(id=_id_field(repo, 'a repository'), name=repo.get('name')) for repo in repos]
+
+
+def repo_name(client, repo_id):
+    """The name of repository ``repo_id`` from one ``GET /repo?repoId=``; None when the answer does not give it.
+
+    Older servers ignore the filter and list every repository: the entry whose id matches is the one. No
+    matching entry (or one without a usable name) is not an error: the caller only wants the name for display.
+    """
+    _refuse_unusable_ids(('repository', repo_id))
+    body = client.request('GET', '/repo?repoId=%s' % _segment(repo_id), context=repo_context(repo_id))
+    for repo in _list_field(body, 'repos', 'GET /repo'):
+        if repo.get('id') == repo_id:
+            name = repo.get('name')
+            return name if isinstance(name, str) and name else None
+    return None
 
 
 def resolve_repo_id(client, repo_id=None, repo_name=None):

@@ -17,8 +17,9 @@ description:
     repository the token can see (the fleet report), optionally filtered by name, ID or access level.
   - Each key comes with its repository, its age in whole days and, for a key that a grace-period rotation keeps
     until a date, that date. With O(max_age_days), each key also says in how many days it is due for rotation.
-  - "Requests: by O(repo_id), one key listing; by O(repo_name), one C(GET /repo) and one listing; the fleet report,
-    one C(GET /repo) and one listing per repository, O(concurrency) at a time. Nothing else is sent."
+  - "Requests: by O(repo_id), one key listing and one C(GET /repo?repoId=) for the repository's name; by
+    O(repo_name), one C(GET /repo) and one listing; the fleet report, one C(GET /repo) and one listing per
+    repository, O(concurrency) at a time. Nothing else is sent."
   - Never returns a secret, neither in plain text nor the encrypted form the API's list answer carries.
   - The P(flashback.platform.apikey_report#role) role turns the fleet report into Markdown and CSV tables sorted by
     urgency.
@@ -142,7 +143,9 @@ apikeys:
     repo_name:
       description:
         - Name of the repository.
-        - V(null) when the run addressed the repository by O(repo_id) (learning the name would cost a C(GET /repo)).
+        - With O(repo_id), the name the API gives for that ID (one C(GET /repo?repoId=)); V(null) when its answer
+          does not list that repository (an API that ignores the filter lists them all, and the one with this ID
+          is picked).
       type: str
       sample: backups
       version_added: 0.2.0
@@ -223,9 +226,13 @@ def check_options(params):
 
 def listings(client, params):
     """``[(repo_name, keys)]`` of the one repository asked for, or of every repository the token can see."""
-    if params['repo_id'] is not None or params['repo_name'] is not None:
-        repo_id = apikeys.resolve_repo_id(client, params['repo_id'], params['repo_name'])
+    if params['repo_name'] is not None:
+        repo_id = apikeys.resolve_repo_id(client, repo_name=params['repo_name'])
         return [(params['repo_name'], apikeys.list_keys(client, repo_id))]
+    if params['repo_id'] is not None:
+        # Keys first: a repository that cannot be listed fails with the listing's error, before the name is asked.
+        keys = apikeys.list_keys(client, params['repo_id'])
+        return [(apikeys.repo_name(client, params['repo_id']), keys)]
     repos = apikeys.list_repos(client)
     keys = converge._pool_map(lambda repo: apikeys.list_keys(client, repo['id']), repos, params['concurrency'])
     return [(repo['name'], repo_keys) for repo, repo_keys in zip(repos, keys)]

@@ -16,6 +16,7 @@ import pytest
 
 from ansible.module_utils import basic
 from ansible.module_utils.common.text.converters import to_bytes
+from ansible.module_utils.six.moves.urllib.parse import parse_qs, urlsplit
 
 from ansible_collections.flashback.platform.plugins.module_utils import errors
 
@@ -36,7 +37,8 @@ class FakeApi(object):
     """Answers FlashbackClient.request like the published API, from memory; records every call.
 
     ``failures`` maps ``(method, path)`` to an error that request raises (after recording the call)
-    instead of answering. Safe to share between the threads of converge's pool.
+    instead of answering. ``GET /repo?repoId=`` narrows the list like the API, unless ``ignores_repo_filter``
+    (older servers). Safe to share between the threads of converge's pool.
     """
 
     def __init__(self):
@@ -45,6 +47,7 @@ class FakeApi(object):
         self.keys = {'r1': [], 'r2': [], 'r4': [], 'r5': []}
         self.calls = []
         self.failures = {}
+        self.ignores_repo_filter = False
         self._serial = 0
         self.lock = threading.RLock()
 
@@ -71,6 +74,11 @@ class FakeApi(object):
     def _answer(self, method, path, payload, context):
         if path == '/repo':
             return dict(success=True, repos=self.repos)
+        if path.startswith('/repo?'):
+            query = parse_qs(urlsplit(path).query)
+            wanted = query.get('repoId', [None])[0]
+            return dict(success=True, repos=[repo for repo in self.repos
+                                             if self.ignores_repo_filter or repo['id'] == wanted])
         match = re.match(r'^/repo/([^/]+)/apikey(?:/([^/]+))?$', path)
         repo_id, key_id = match.group(1), match.group(2)
         if repo_id not in self.keys:

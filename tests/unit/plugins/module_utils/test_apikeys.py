@@ -117,6 +117,50 @@ class TestListRepos:
         assert exc.value.fail_kwargs()['status'] == 404
 
 
+class TestRepoName:
+    def test_asks_for_the_one_repository(self, fake_api):
+        assert apikeys.repo_name(fake_api, 'r2') == 'media'
+        assert fake_api.calls == [('GET', '/repo?repoId=r2', None)]
+
+    def test_the_id_is_quoted_into_the_query(self):
+        client = Answering(dict(repos=[dict(id='r 1&x=y', name='odd')]))
+        with pytest.raises(errors.ResourceError):
+            apikeys.repo_name(client, 'r 1&x=y')  # refused before any request, like a key listing's URL
+        assert client.calls == []
+        client = Answering(dict(repos=[dict(id='r-1_a.b~c', name='ok')]))
+        assert apikeys.repo_name(client, 'r-1_a.b~c') == 'ok'
+        assert client.calls == [('GET', '/repo?repoId=r-1_a.b~c')]
+
+    def test_a_server_that_ignores_the_filter_gets_the_matching_entry_picked(self, fake_api):
+        fake_api.ignores_repo_filter = True
+        assert apikeys.repo_name(fake_api, 'r5') == 'shared'
+        assert apikeys.repo_name(fake_api, 'r2') == 'media'
+        assert len(fake_api.calls) == 2
+
+    @pytest.mark.parametrize('repos', [
+        [],                                               # unknown or invisible: the API's empty answer
+        [dict(id='r1', name='backups')],                  # a server answering with some other repository
+        [dict(id='r7', name=None)],                       # no usable name
+        [dict(id='r7', name='')],
+        [dict(id='r7', name=['x'])],
+        [dict(name='no id'), dict(id='r7')],
+    ])
+    def test_no_usable_match_is_none_not_an_error(self, repos):
+        assert apikeys.repo_name(Answering(dict(success=True, repos=repos)), 'r7') is None
+
+    def test_an_answer_without_a_repos_list_is_malformed(self):
+        with pytest.raises(errors.MalformedResponseError):
+            apikeys.repo_name(Answering(dict(success=True)), 'r1')
+
+    def test_a_failed_request_fails_with_the_repository_as_its_context(self):
+        class Denying(object):
+            def request(self, method, path, payload=None, context=None):
+                raise errors.PermissionDeniedError('access denied to %s: use a token scoped for it' % context, 403)
+        with pytest.raises(errors.PermissionDeniedError) as exc:
+            apikeys.repo_name(Denying(), 'r1')
+        assert exc.value.message == 'access denied to repository r1: use a token scoped for it'
+
+
 class TestResolveRepoId:
     def test_id_wins_without_a_request(self, fake_api):
         assert apikeys.resolve_repo_id(fake_api, repo_id='r9') == 'r9'

@@ -212,13 +212,32 @@ class TestOneRepository:
         assert result['changed'] is False
         assert [key['id'] for key in result['apikeys']] == expected
 
-    def test_by_repo_id_is_one_request(self, fake_api, info_module):
+    def test_by_repo_id_is_the_listing_and_one_repository_lookup(self, fake_api, info_module):
         self.seed(fake_api)
         result = module_under_test.run(info_module(repo_id='r1', max_age_days=90), fake_api)
-        assert fake_api.calls == [('GET', '/repo/r1/apikey', None)]
-        # The name would cost a GET /repo: not known, not guessed.
+        # The name comes from GET /repo?repoId=, never from the list of every repository.
+        assert fake_api.calls == [('GET', '/repo/r1/apikey', None), ('GET', '/repo?repoId=r1', None)]
+        assert all(set(k) == FIELDS | {'due_in_days'} for k in result['apikeys'])
         assert [(k['repo_id'], k['repo_name'], k['age_days'], k['due_in_days']) for k in result['apikeys']] == [
-            ('r1', None, 30, 60)] * 3
+            ('r1', 'backups', 30, 60)] * 3
+
+    def test_by_repo_id_on_a_server_that_ignores_the_filter(self, fake_api, info_module):
+        self.seed(fake_api)
+        fake_api.ignores_repo_filter = True
+        result = module_under_test.run(info_module(repo_id='r2'), fake_api)
+        assert [(k['repo_id'], k['repo_name']) for k in result['apikeys']] == [('r2', 'media')]
+        assert len(fake_api.calls) == 2
+
+    def test_by_repo_id_without_a_name_in_the_answer_keeps_repo_name_null(self, fake_api, info_module):
+        self.seed(fake_api)
+        fake_api.repos = [repo for repo in fake_api.repos if repo['id'] != 'r1']  # listable, but not in GET /repo
+        result = module_under_test.run(info_module(repo_id='r1'), fake_api)
+        assert [k['repo_name'] for k in result['apikeys']] == [None] * 3
+
+    def test_a_repository_that_cannot_be_listed_fails_before_its_name_is_asked(self, fake_api, info_module):
+        with pytest.raises(errors.NotFoundError):
+            module_under_test.run(info_module(repo_id='r9'), fake_api)
+        assert fake_api.calls == [('GET', '/repo/r9/apikey', None)]
 
     def test_by_repo_name_is_two_requests(self, fake_api, info_module):
         self.seed(fake_api)
