@@ -248,8 +248,12 @@ def main():
     for core in args.versions:
         runs.append(Version(core, [s for s in args.stages if core in only.get(s, [core])]))
     for run in runs:
-        shutil.rmtree(run.dir, ignore_errors=True)
-        os.makedirs(run.dir)
+        # Only what this run redoes: make test runs a version's stages in separate calls (matrix-ci-*).
+        for stage in ['setup'] + run.stages:
+            shutil.rmtree(os.path.join(run.dir, stage), ignore_errors=True)
+            if os.path.exists(os.path.join(run.dir, stage + '.log')):
+                os.remove(os.path.join(run.dir, stage + '.log'))
+        os.makedirs(run.dir, exist_ok=True)
         os.makedirs(run.home, exist_ok=True)
     # Every (version, stage) is a job of its own, longest first, so that the two cores stay busy.
     jobs = sorted(((run, stage) for run in runs for stage in run.stages), key=lambda job: -STAGE_COST[job[1]])
