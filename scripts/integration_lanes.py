@@ -34,6 +34,10 @@ def main():
     if len(sys.argv) != 2:
         raise SystemExit(__doc__)
     python_version = sys.argv[1]
+    # Both lanes' ansible-test would generate this key at once on a fresh HOME, and the second one fails.
+    if not os.path.isfile(os.path.expanduser('~/.ansible/test/id_rsa')):
+        raise SystemExit('integration: %s has no ansible-test SSH key yet: run scripts/ansible_test_home.py HOME '
+                         'first (make integration does)' % os.path.expanduser('~'))
     for tree in TREES.values():
         subprocess.run([sys.executable, script('make_tree.py'), ROOT, tree], check=True, stdout=subprocess.DEVNULL)
     listed = subprocess.run(['ansible-test', 'integration', '--list-targets'], cwd=TREES['a'], check=True,
