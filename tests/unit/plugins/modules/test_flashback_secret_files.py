@@ -343,7 +343,7 @@ class TestWriteSecretFiles:
 
     def test_takes_what_flashback_repo_apikeys_returns(self, fake_api, make_module, keys_dir):
         module = make_module(apikeys=[dict(repo_id='r1', name='svc/one'), dict(repo_name='media', name='svc_one')],
-                             exclusive=False, protected=[], max_age_days=None, concurrency=4, retire_old_keys=True)
+                             exclusive=False, protected=[], max_age_days=None, concurrency=4, phase='all', delivered=[])
         new_secrets = flashback_repo_apikeys.run(module, fake_api)['new_secrets']
         result = write_secret_files(keys_dir, new_secrets, check_mode=False)
         for entry, listed in zip(new_secrets, result['files']):
