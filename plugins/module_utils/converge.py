@@ -323,7 +323,10 @@ def report(outcomes, entries, repo_names, label):
         changes=[_change(outcome) for outcome in outcomes if outcome.changed or outcome.error],
         results=results,
         new_secrets=new_secrets,
-        new_keys=[dict(repo_id=item['repo_id'], id=item['id'], name=item['name']) for item in new_secrets],
+        # Also in check mode (ids null there): the keys a run mints, for a caller to plan their delivery.
+        new_keys=[dict(repo_id=outcome.decision.repo_id, id=outcome.after['id'], name=outcome.decision.name)
+                  for outcome in outcomes if outcome.secret or (outcome.changed and not outcome.wrote and
+                                                                outcome.decision.action in reconcile.MINTS)],
         failures=failures,
         diff=[_diff(outcome) for outcome in outcomes if outcome.changed],
         outcomes=outcomes,
