@@ -159,7 +159,11 @@ EXAMPLES = r'''
 
 RETURN = r'''
 files:
-  description: One entry per secret, in the order of O(secrets); in check mode, the files that would be written.
+  description:
+    - One entry per secret, in the order of O(secrets); in check mode, the files that would be written.
+    - When a write fails after others succeeded, the failure carries RV(files) too, each entry with C(written) (the
+      file holds its secret: written before the failure, or already current), so that a caller can tell which
+      secrets this delivery reached.
   returned: always
   type: list
   elements: dict
@@ -172,6 +176,10 @@ files:
       description: Name of the key, as passed.
       type: str
       sample: ingest
+    id:
+      description: ID of the key, as passed (V(null) when not passed).
+      type: str
+      sample: 5d0f4c8e-2a7b-4b8e-9a51-0c3b1f0e7a21
     path:
       description: The file's path.
       type: str
@@ -316,6 +324,12 @@ def _write(name, dir_fd, path, content):
         raise _failed('write', path, exc)
 
 
+def _in_place(files, written):
+    """``files`` of a failed run, each with ``written``: whether the file now holds its secret (written before the
+    failure, or already current), so that a caller knows which secrets this delivery did reach."""
+    return [dict(entry, written=entry['path'] in written or not entry['changed']) for entry in files]
+
+
 def write_secret_files(path, secrets, check_mode, contents=None):
     """Check everything, then write what differs; returns ``dict(changed, files)``.
 
@@ -364,7 +378,8 @@ def write_secret_files(path, secrets, check_mode, contents=None):
                 changed = not (directory in fds and _is_current(file_name, fds[directory], st, content))
             except OSError as exc:
                 raise _failed('read', file_path, exc)
-            files.append(dict(repo_id=secret['repo_id'], name=secret['name'], path=file_path, changed=changed))
+            files.append(dict(repo_id=secret['repo_id'], name=secret['name'], id=secret.get('id'), path=file_path,
+                              changed=changed))
             if changed:
                 to_write.append((directory, file_name, file_path, content))
 
@@ -386,10 +401,11 @@ def write_secret_files(path, secrets, check_mode, contents=None):
         except SecretFilesError as exc:
             raise SecretFilesError('%s (%d of %d files written before: %s)'
                                    % (exc.message, len(written), len(to_write), ', '.join(written) or 'none'),
-                                   changed=bool(written), written=written)
+                                   changed=bool(written), written=written, files=_in_place(files, written))
         except OSError as exc:
+            # Every file was renamed into place; only the directories' sync failed.
             raise SecretFilesError('could not sync %s to disk: %s' % (path, exc.strerror or exc),
-                                   changed=True, written=written)
+                                   changed=True, written=written, files=_in_place(files, written))
         return dict(changed=True, files=files)
     finally:
         for fd in fds.values():

@@ -157,9 +157,12 @@ class TestWriteSecretFiles:
                    secret(repo_id='r2', name='ingest', repo_name='media', access='WRITE', value='third')]
         result = write_secret_files(keys_dir, secrets, check_mode=False)
         assert result == dict(changed=True, files=[
-            dict(repo_id='r1', name='svc/one', path=os.path.join(keys_dir, 'r1', 'svc%2Fone.json'), changed=True),
-            dict(repo_id='r1', name='svc_one', path=os.path.join(keys_dir, 'r1', 'svc_one.json'), changed=True),
-            dict(repo_id='r2', name='ingest', path=os.path.join(keys_dir, 'r2', 'ingest.json'), changed=True)])
+            dict(repo_id='r1', name='svc/one', id='id-r1-svc/one', path=os.path.join(keys_dir, 'r1', 'svc%2Fone.json'),
+                 changed=True),
+            dict(repo_id='r1', name='svc_one', id='id-r1-svc_one', path=os.path.join(keys_dir, 'r1', 'svc_one.json'),
+                 changed=True),
+            dict(repo_id='r2', name='ingest', id='id-r2-ingest', path=os.path.join(keys_dir, 'r2', 'ingest.json'),
+                 changed=True)])
         # Under umask 000: 0700 directories, 0600 files; no temporary file left behind.
         assert tree(tmp_path) == {'keys': ('dir', 0o700), 'keys/r1': ('dir', 0o700), 'keys/r2': ('dir', 0o700),
                                   'keys/r1/svc%2Fone.json': ('file', 0o600), 'keys/r1/svc_one.json': ('file', 0o600),
@@ -242,6 +245,27 @@ class TestWriteSecretFiles:
         assert caught.value.message == ('secrets directory %s is writable by group or others (mode %04o): chmod go-w '
                                         '%s, or choose another directory' % (path, mode, path))
         assert sorted(tree(tmp_path)) == ['keys', 'keys/r1']
+
+    def test_a_failed_write_says_which_files_hold_their_secret(self, keys_dir, monkeypatch):
+        write_secret_files(keys_dir, [secret(name='current')], check_mode=False)
+        real_replace = os.replace
+        calls = []
+
+        def second_replace_fails(*args, **kwargs):
+            calls.append(args)
+            if len(calls) == 2:
+                raise OSError(28, 'No space left on device')
+            return real_replace(*args, **kwargs)
+        monkeypatch.setattr(module_under_test.os, 'replace', second_replace_fails)
+        with pytest.raises(SecretFilesError) as caught:
+            write_secret_files(keys_dir, [secret(name='first'), secret(name='current'), secret(name='failing'),
+                                          secret(name='never')], check_mode=False)
+        files = caught.value.details['files']
+        # first: written before the failure; current: already held its secret; failing and never: not written.
+        assert [(f['name'], f['id'], f['written']) for f in files] == [
+            ('first', 'id-r1-first', True), ('current', 'id-r1-current', True), ('failing', 'id-r1-failing', False),
+            ('never', 'id-r1-never', False)]
+        assert caught.value.details['written'] == [os.path.join(keys_dir, 'r1', 'first.json')]
 
     def test_a_readable_directory_is_accepted(self, keys_dir):
         os.mkdir(keys_dir, 0o755)
@@ -342,6 +366,27 @@ class TestWriteSecretFiles:
                                         'none)' % os.path.join(keys_dir, 'r1', 'ci-reader.json'))
         assert sorted(tree(tmp_path)) == ['keys', 'keys/r1']
 
+    def test_a_failed_write_says_which_files_hold_their_secret(self, keys_dir, monkeypatch):
+        write_secret_files(keys_dir, [secret(name='current')], check_mode=False)
+        real_replace = os.replace
+        calls = []
+
+        def second_replace_fails(*args, **kwargs):
+            calls.append(args)
+            if len(calls) == 2:
+                raise OSError(28, 'No space left on device')
+            return real_replace(*args, **kwargs)
+        monkeypatch.setattr(module_under_test.os, 'replace', second_replace_fails)
+        with pytest.raises(SecretFilesError) as caught:
+            write_secret_files(keys_dir, [secret(name='first'), secret(name='current'), secret(name='failing'),
+                                          secret(name='never')], check_mode=False)
+        files = caught.value.details['files']
+        # first: written before the failure; current: already held its secret; failing and never: not written.
+        assert [(f['name'], f['id'], f['written']) for f in files] == [
+            ('first', 'id-r1-first', True), ('current', 'id-r1-current', True), ('failing', 'id-r1-failing', False),
+            ('never', 'id-r1-never', False)]
+        assert caught.value.details['written'] == [os.path.join(keys_dir, 'r1', 'first.json')]
+
     def test_no_secret_in_results_or_messages(self, tmp_path, keys_dir):
         outputs = [write_secret_files(keys_dir, [secret()], check_mode=True),
                    write_secret_files(keys_dir, [secret()], check_mode=False),
@@ -389,8 +434,8 @@ class TestMain:
     def test_writes_through_main(self, module_args, capsys, keys_dir):
         out = self.run_main(module_args, capsys, dict(path=keys_dir, secrets=[secret()]))
         assert out['changed'] is True
-        assert out['files'] == [dict(repo_id='r1', name='ci-reader', path=os.path.join(keys_dir, 'r1', 'ci-reader.json'),
-                                     changed=True)]
+        assert out['files'] == [dict(repo_id='r1', name='ci-reader', id='id-r1-ci-reader',
+                                     path=os.path.join(keys_dir, 'r1', 'ci-reader.json'), changed=True)]
         with open(out['files'][0]['path']) as handle:
             assert json.load(handle)['secret'] == SECRET
 
