@@ -162,7 +162,7 @@ files:
   description:
     - One entry per secret, in the order of O(secrets); in check mode, the files that would be written.
     - When a write fails after others succeeded, the failure carries RV(files) too, each entry with C(written) (the
-      file holds its secret: written before the failure, or already current), so that a caller can tell which
+      file holds its secret, written before the failure or already current), so that a caller can tell which
       secrets this delivery reached.
   returned: always
   type: list
