@@ -15,6 +15,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import stat
 
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_text
@@ -44,6 +45,9 @@ class ActionModule(ActionBase):
                 # The module's own checks first, so that what is encrypted is what the module would write.
                 dummy, valid = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
                 args['_contents'] = self._encrypt(valid, valid['vault_password_file'], valid['vault_id'])
+                # The module writes the encrypted bytes; the plaintext never reaches it (nor its logged arguments).
+                args['secrets'] = [dict((field, value) for field, value in item.items() if field != 'secret')
+                                   for item in valid['secrets']]
             except (AnsibleError, SecretFilesError, OSError, TypeError, ValueError) as exc:  # AnsibleActionFail too
                 result.update(failed=True, msg=_message(exc))
                 return result
@@ -90,10 +94,21 @@ class ActionModule(ActionBase):
 
     @staticmethod
     def _existing(path):
-        """The bytes of an existing regular file at ``path`` (never through a link), or None."""
+        """The bytes of an existing regular file at ``path`` (never through a link), or None.
+
+        Opened non-blocking and checked before reading: a FIFO at the name would otherwise block the open (and the
+        play) forever; the module then refuses whatever is not a file.
+        """
         try:
-            fd = os.open(path, os.O_RDONLY | getattr(os, 'O_NOFOLLOW', 0))
+            fd = os.open(path, os.O_RDONLY | getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_NONBLOCK', 0))
         except OSError:
+            return None
+        try:
+            regular = stat.S_ISREG(os.fstat(fd).st_mode)
+        except OSError:
+            regular = False
+        if not regular:
+            os.close(fd)
             return None
         with os.fdopen(fd, 'rb') as handle:
             return handle.read(1024 * 1024)

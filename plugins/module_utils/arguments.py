@@ -20,7 +20,7 @@ from ansible.module_utils.six.moves.urllib.parse import urlparse
 from ansible_collections.flashback.platform.plugins.module_utils import client as client_module
 from ansible_collections.flashback.platform.plugins.module_utils.converge import DEFAULT_CONCURRENCY
 from ansible_collections.flashback.platform.plugins.module_utils.errors import ConfigurationError
-from ansible_collections.flashback.platform.plugins.module_utils.reconcile import ENTRY_SPEC
+from ansible_collections.flashback.platform.plugins.module_utils.reconcile import ALL, ENTRY_SPEC, PHASES
 
 VALIDATE_CERTS_ENV = 'FLASHBACK_VALIDATE_CERTS'
 # Names of boolean environment variables whose value was no boolean, for validated_connection to report.
@@ -79,6 +79,14 @@ APIKEY_SET_SPEC = dict(
     retire_after_days=dict(type='int'),
     warn_before_days=dict(type='int'),
     concurrency=dict(type='int', default=DEFAULT_CONCURRENCY),
+)
+
+# flashback_repo_apikeys' run split around a delivery step (reconcile's phases).
+PHASE_SPEC = dict(
+    phase=dict(type='str', choices=list(PHASES), default=ALL),
+    delivered=dict(type='list', elements='dict', default=[], no_log=False,
+                   options=dict(repo_id=dict(type='str', required=True), id=dict(type='str', required=True),
+                                name=dict(type='str'))),
 )
 
 # One key (flashback_repo_apikey): an entry of the set, name required, the repository options shared.

@@ -6,10 +6,11 @@
 
 One ``GET /repo`` when any entry names its repository, one listing per repository, then exactly
 the writes the decisions need: one POST per create, one PUT per update, one DELETE per key deleted,
-POST + DELETE + PUT per rotation (create-before-delete under the marker name, so a rerun can finish
-an interrupted one). Repositories are listed and worked on concurrently by a bounded pool of
-threads sharing one client (one connection pool, one 429 backoff); the keys of one repository are
-worked on in order. Nothing is written when any entry is refused or any listing fails.
+POST + DELETE + PUT per rotation (create-before-delete under a marker name of :mod:`_names`, so a rerun
+can tell what an interrupted run left). ``phase`` splits a run around a delivery step; what each phase
+does is :func:`reconcile.decide`'s; the executor runs each action's fixed steps (``Converger.STEPS``).
+Repositories are listed and worked on concurrently by a bounded pool of threads sharing one client
+(one connection pool, one 429 backoff); the keys of one repository are worked on in order. Nothing is written when any entry is refused or any listing fails.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -72,9 +73,9 @@ def _pool_map(func, items, concurrency):
 class Outcome(object):
     """What carrying out one decision did; filled step by step, so a failure keeps what was done."""
 
-    __slots__ = ('decision', 'after', 'secret', 'replaced', 'changed', 'wrote', 'error', 'skipped')
+    __slots__ = ('decision', 'after', 'secret', 'replaced', 'changed', 'wrote', 'error', 'withdrawn')
     # replaced: the old key a rotation replaced ({id, key, created_at}, plus name and retire_after when it
-    # is kept valid under its retiring name for a grace period)
+    # is kept valid under its retiring name for a grace period); withdrawn: ids of the keys withdrawn (deleted)
 
     def __init__(self, decision):
         self.decision = decision
@@ -84,27 +85,43 @@ class Outcome(object):
         self.changed = False  # a write was made (or, in check mode, would be)
         self.wrote = False  # a write was sent
         self.error = None
-        self.skipped = False
+        self.withdrawn = []
 
 
 class Converger(object):
-    """Apply decisions to one repository's keys through :class:`apikeys.ApiKeys` (which honours check mode)."""
+    """Carry out decisions on one repository's keys through :class:`apikeys.ApiKeys` (which honours check mode).
 
-    def __init__(self, client, repo_id, live, check_mode, retire_old_keys, create_keys=True):
+    Each action is a fixed list of steps (``STEPS``); every decision first withdraws its ``withdrawn`` keys and
+    last deletes its ``expired`` ones. What the steps write (names, access) is in the decision: nothing here
+    decides.
+    """
+
+    STEPS = {
+        reconcile.NONE: (),
+        reconcile.RETIRE: (),
+        reconcile.WITHDRAW: (),
+        reconcile.CREATE: ('mint',),
+        reconcile.STAGE_CREATE: ('mint',),
+        reconcile.STAGE_ROTATION: ('mint',),
+        reconcile.ROTATE: ('mint', 'take_over'),
+        reconcile.FINISH_ROTATION: ('take_over',),
+        reconcile.FINISH_CREATE: ('take_over',),
+        reconcile.UPDATE: ('update',),
+        reconcile.DELETE: ('delete',),
+    }
+
+    def __init__(self, client, repo_id, live, check_mode):
         self.api = apikeys.ApiKeys(client, repo_id, check_mode=check_mode)
         # Ids an ambiguous create must not take for its orphan: the listed keys and the ones made here.
         self.known_ids = set(key['id'] for key in live)
         self.check_mode = check_mode
-        self.retire_old_keys = retire_old_keys
-        self.create_keys = create_keys
 
     def apply(self, decision):
         outcome = Outcome(decision)
         try:
-            if not self.create_keys and decision.action in (reconcile.CREATE, reconcile.ROTATE):
-                outcome.skipped = True  # a phase that only retires: no key is made whose secret it could not hand on
-            else:
-                getattr(self, '_' + decision.action)(decision, outcome)
+            self._withdraw(decision, outcome)
+            for step in self.STEPS[decision.action]:
+                getattr(self, '_' + step)(decision, outcome)
             for key in decision.expired:  # retiring keys whose date has come: one DELETE each
                 self.api.delete(key)
                 self._mark_written(outcome)
@@ -116,16 +133,21 @@ class Converger(object):
         outcome.changed = True
         outcome.wrote = not self.check_mode
 
-    def _none(self, decision, outcome):
-        pass
+    def _withdraw(self, decision, outcome):
+        for key in decision.withdrawn:
+            try:
+                self.api.delete(key)
+            except FlashbackError as exc:
+                raise FlashbackError(
+                    'withdrawing API key %s (%r in repository %s, a new key whose secret is not known to have been '
+                    'delivered) failed (%s): it is still live and nothing else was done for this key; rerun, or '
+                    'delete it (state=absent, key_id=%s)' % (key['id'], decision.name, decision.repo_id,
+                                                             exc.message, key['id']))
+            self._mark_written(outcome)
+            outcome.withdrawn.append(key['id'])
 
-    _retire = _none  # only expired retiring keys to delete, done by apply
-
-    def _create(self, decision, outcome):
-        self._create_key(decision.name, decision.access, outcome)
-
-    def _create_key(self, name, access, outcome):
-        outcome.after, outcome.secret = self.api.create(name, access, known_ids=self.known_ids)
+    def _mint(self, decision, outcome):
+        outcome.after, outcome.secret = self.api.create(decision.mint_as, decision.access, known_ids=self.known_ids)
         self._mark_written(outcome)
         if outcome.after['id']:
             self.known_ids.add(outcome.after['id'])
@@ -140,47 +162,52 @@ class Converger(object):
             self._mark_written(outcome)
         outcome.after = None
 
-    def _withdraw(self, decision, outcome):
-        self._delete(decision, outcome)
-        # A withdrawn replacement leaves the old key as the entry's key; a withdrawn new key leaves none.
-        outcome.after = None if decision.current in decision.doomed else decision.current
+    def _take_over(self, decision, outcome):
+        """Retire the old key (delete it, or rename it for its grace period), then give the new key the name.
 
-    def _rotate(self, decision, outcome):
+        When that fails after the new key's secret was handed back (minted in this run) or delivered, the new key
+        takes its handed-back name first, so that a rerun finishes it instead of minting another.
+        """
         old = decision.current
-        self._create_key(reconcile.replacement_name(decision.name, old['id']), decision.access, outcome)
-        outcome.replaced = replaced_view(old)
-        if self.retire_old_keys:
-            try:
-                self._take_over(old, outcome.after, decision, outcome)
-            except FlashbackError as exc:
-                raise FlashbackError(
-                    'rotating API key %r in repository %s: the replacement %s exists and its secret is in this result, '
-                    'but retiring the old key %s and renaming the replacement did not finish (%s): store the secret '
-                    'now, then rerun to finish the rotation'
-                    % (decision.name, decision.repo_id, outcome.after['id'], old['id'], exc.message))
-        else:
-            outcome.skipped = True  # the old key stays valid; a later run (or phase) finishes the rotation
-
-    def _finish_rotation(self, decision, outcome):
-        if not self.retire_old_keys:
-            outcome.skipped = True
-            return
-        if decision.current is not None:
-            outcome.replaced = replaced_view(decision.current)
-        self._take_over(decision.current, decision.replacement, decision, outcome)
-
-    def _take_over(self, old, replacement, decision, outcome):
-        """Retire ``old`` (delete it, or rename it for its grace period), then give ``replacement`` the name."""
-        outcome.after = replacement
-        if old is not None and decision.retire_after:
-            kept = self.api.update(old, reconcile.retiring_name(decision.name, decision.retire_after), old['access'])
-            outcome.replaced = dict(replaced_view(old), name=kept['name'], retire_after=decision.retire_after)
+        new = outcome.after if decision.action == reconcile.ROTATE else decision.replacement
+        if old is not None:
+            outcome.replaced = replaced_view(old)
+        try:
+            if old is not None and decision.retire_after:
+                kept = self.api.update(old, reconcile.retiring_name(decision.name, decision.retire_after),
+                                       old['access'])
+                outcome.replaced = dict(replaced_view(old), name=kept['name'], retire_after=decision.retire_after)
+                self._mark_written(outcome)
+            elif old is not None:
+                self.api.delete(old)
+                self._mark_written(outcome)
+            outcome.after = self.api.update(new, decision.name, decision.access)
             self._mark_written(outcome)
-        elif old is not None:
-            self.api.delete(old)
-            self._mark_written(outcome)
-        outcome.after = self.api.update(replacement, decision.name, decision.access)
-        self._mark_written(outcome)
+        except FlashbackError as exc:
+            outcome.after = new
+            minted = decision.action == reconcile.ROTATE
+            if self._hand_back(decision, new):
+                todo = 'store the secret now, then rerun to finish the rotation' if minted else 'rerun to finish it'
+            else:
+                todo = 'a rerun withdraws the new key and makes another'
+            raise FlashbackError(
+                '%s API key %r in repository %s: the new key %s %s, but retiring the old key %s and giving the new key '
+                'the name did not finish (%s): %s'
+                % ('rotating' if minted else 'finishing', decision.name, decision.repo_id, new['id'],
+                   'exists and its secret is in this result' if minted else 'was delivered',
+                   old['id'] if old else '(none left)', exc.message, todo))
+
+    def _hand_back(self, decision, new):
+        """Give ``new`` its handed-back name, so that a rerun finishes it; True when it has that name."""
+        if not decision.hand_back_as:
+            return False
+        if new['name'] == decision.hand_back_as:
+            return True
+        try:
+            self.api.update(new, decision.hand_back_as, new['access'])
+        except FlashbackError:
+            return False
+        return True
 
 
 def _work(job):
@@ -203,10 +230,10 @@ def _result(outcome, state):
     after = (decision.current if decision.action == reconcile.DELETE else outcome.after) or {}
     result = dict(repo_id=decision.repo_id, name=decision.name, action=decision.action, state=state,
                   id=after.get('id'), key=after.get('key'), access=after.get('access'), changed=outcome.changed)
-    if outcome.skipped and decision.action == reconcile.CREATE:
-        result['pending_create'] = True
-    elif outcome.skipped:
-        result['pending_rotation'] = True
+    if decision.pending:
+        result['pending'] = decision.pending
+    if outcome.withdrawn:
+        result['withdrawn'] = list(outcome.withdrawn)
     if outcome.replaced and outcome.replaced.get('retire_after'):
         result['retiring'] = outcome.replaced
     if decision.due_in_days is not None:
@@ -224,9 +251,9 @@ def _diff(outcome):
 
 
 def converge(client, entries, check_mode=False, exclusive=False, protected=(), max_age_days=None,
-             concurrency=DEFAULT_CONCURRENCY, retire_old_keys=True, now=None, label=reconcile.describe,
-             retire_after_days=None, create_keys=True, undelivered=()):
-    """Converge ``entries``; returns ``dict(changed, changes, results, new_secrets, failures, outcomes)``.
+             concurrency=DEFAULT_CONCURRENCY, now=None, label=reconcile.describe, retire_after_days=None,
+             phase=reconcile.ALL, delivered=()):
+    """Converge ``entries``; returns ``dict(changed, changes, results, new_secrets, new_keys, failures, outcomes)``.
 
     ``outcomes`` (one :class:`Outcome` per entry, then per exclusive delete) is for the calling module;
     the rest is the documented return. Raises before any write for bad entries, unknown repositories,
@@ -234,6 +261,10 @@ def converge(client, entries, check_mode=False, exclusive=False, protected=(), m
     """
     if not 1 <= concurrency <= MAX_CONCURRENCY:
         raise ConfigurationError('concurrency is %r; use 1 to %d' % (concurrency, MAX_CONCURRENCY))
+    if phase not in reconcile.PHASES:
+        raise ConfigurationError('phase is %r; use one of %s' % (phase, ', '.join(reconcile.PHASES)))
+    if delivered and phase == reconcile.STAGE:
+        raise ConfigurationError('delivered is for phase commit (or all): a stage delivers nothing yet; leave it out')
     try:
         entries = reconcile.validate_entries(entries, max_age_days, label, retire_after_days)
     except reconcile.EntryError as exc:
@@ -251,9 +282,9 @@ def converge(client, entries, check_mode=False, exclusive=False, protected=(), m
     live = dict(zip(repo_ids, _pool_map(lambda repo_id: apikeys.list_keys(client, repo_id), repo_ids, concurrency)))
 
     now = now or utc_now()
-    withheld = dict((repo_id, frozenset(key['id'] for key in undelivered or () if key['repo_id'] == repo_id))
-                    for repo_id in repo_ids)
-    decisions = [reconcile.decide(entry, live[entry['repo_id']], now, withheld[entry['repo_id']])
+    confirmed = dict((repo_id, frozenset(key['id'] for key in delivered or () if key['repo_id'] == repo_id))
+                     for repo_id in repo_ids)
+    decisions = [reconcile.decide(entry, live[entry['repo_id']], now, phase, confirmed[entry['repo_id']])
                  for entry in entries]
     refused = [(index, entry, decision) for index, (entry, decision) in enumerate(zip(entries, decisions))
                if decision.action == reconcile.REFUSE]
@@ -264,13 +295,12 @@ def converge(client, entries, check_mode=False, exclusive=False, protected=(), m
             '%s: %s' % (label(index, entry), decision.reason) for index, entry, decision in refused))
     if exclusive:
         for repo_id in repo_ids:
-            decisions.extend(reconcile.decide_exclusive(repo_id, live[repo_id], entries, protected))
+            decisions.extend(reconcile.decide_exclusive(repo_id, live[repo_id], entries, protected, phase))
 
     by_repo = dict((repo_id, []) for repo_id in repo_ids)
     for decision in decisions:
         by_repo[decision.repo_id].append(decision)
-    jobs = [(Converger(client, repo_id, live[repo_id], check_mode, retire_old_keys, create_keys), by_repo[repo_id])
-            for repo_id in repo_ids]
+    jobs = [(Converger(client, repo_id, live[repo_id], check_mode), by_repo[repo_id]) for repo_id in repo_ids]
     done = dict((id(outcome.decision), outcome) for outcomes in _pool_map(_work, jobs, concurrency)
                 for outcome in outcomes)
     outcomes = [done[id(decision)] for decision in decisions]
@@ -293,6 +323,10 @@ def report(outcomes, entries, repo_names, label):
         changes=[_change(outcome) for outcome in outcomes if outcome.changed or outcome.error],
         results=results,
         new_secrets=new_secrets,
+        # Also in check mode (ids null there): the keys a run mints, for a caller to plan their delivery.
+        new_keys=[dict(repo_id=outcome.decision.repo_id, id=outcome.after['id'], name=outcome.decision.name)
+                  for outcome in outcomes if outcome.secret or (outcome.changed and not outcome.wrote and
+                                                                outcome.decision.action in reconcile.MINTS)],
         failures=failures,
         diff=[_diff(outcome) for outcome in outcomes if outcome.changed],
         outcomes=outcomes,
@@ -306,9 +340,8 @@ def converge_set(client, params, check_mode, diff, warn=None):
     """
     result = converge(client, params['apikeys'], check_mode=check_mode, exclusive=params['exclusive'],
                       protected=params['protected'], max_age_days=params['max_age_days'],
-                      concurrency=params['concurrency'], retire_old_keys=params.get('retire_old_keys', True),
-                      retire_after_days=params.get('retire_after_days'), create_keys=params.get('create_keys', True),
-                      undelivered=params.get('undelivered'))
+                      concurrency=params['concurrency'], retire_after_days=params.get('retire_after_days'),
+                      phase=params.get('phase') or reconcile.ALL, delivered=params.get('delivered'))
     del result['outcomes']
     if not diff:
         del result['diff']

@@ -4,23 +4,30 @@
 
 """The one place that decides what happens to a key. Pure: no I/O, no clock, no module.
 
-``decide(entry, live, now)`` takes a declared entry (as :func:`validate_entries` returns it), the
-live keys of its repository and the current time, and returns one :class:`Decision`. Every module
-(``flashback_repo_apikey``, ``flashback_repo_apikeys``, ``flashback_repo_apikey_plan``) carries out
-what it returns through :mod:`converge`; nothing else decides.
+``decide(entry, live, now, phase, delivered)`` takes a declared entry (as :func:`validate_entries` returns it), the
+live keys of its repository, the current time, the phase of the run and the ids of new keys whose secrets a
+caller confirms delivered, and returns one :class:`Decision`. Every module (``flashback_repo_apikey``,
+``flashback_repo_apikeys``, ``flashback_repo_apikey_plan``) carries out what it returns through :mod:`converge`;
+nothing else decides. What a key's name says (plain, replacing, handed back, staged, retiring) is :mod:`_names`.
 
 The rules, written once:
 - an omitted ``access`` means READ when a key is created, and "keep the current level" on update,
   rotation and when finishing a rotation;
 - a present entry whose name two live keys hold (and that gives no ``key_id``) is refused;
-  ``state: absent`` deletes every live key with the name (or the one ``key_id``) and any replacement
-  an interrupted rotation of the name left behind;
-- an interrupted rotation (a key under the marker name ``<name> (replacing <old id> #<check>)``) is finished
-  before anything else, unless it is ambiguous (several, or the old id is not the current key);
+  ``state: absent`` deletes every live key with the name (or the one ``key_id``) and every new key or retiring
+  key a rotation of the name left behind;
 - ``rotate`` replaces the key on every run; ``max_age_days`` when ``createdAt`` is older than that;
-- a new key whose secret did not reach its owner (``undelivered``: a rotation's replacement, or a key
-  created by the run before) is withdrawn: deleted, leaving the old key valid, so that a rerun mints
-  and delivers another one instead of finishing onto a secret nobody holds.
+- **a new key is finished (the old key deleted or renamed for its grace period, a staged key given its name)
+  only when its secret is known to have reached someone**: (a) the run that mints it finishes it in the result
+  that hands the secret back (phase ``all``); (b) a later run finishes it when the run that minted it handed the
+  secret back and recorded that on the key (the ``handed back`` name it leaves before returning when it could
+  not finish); (c) a commit names it in ``delivered``. A new key under a ``replacing`` or ``staged`` name that
+  nothing confirms is withdrawn (deleted; the old key stays valid) and, outside ``commit``, minted again, so that
+  its secret reaches its owner;
+- phases: ``all`` does everything in one run; ``stage`` only mints (a rotation's new key under its replacing
+  name, a new key under its staged name) and withdraws unconfirmed new keys it mints again; ``commit`` never
+  mints: it finishes the delivered new keys, withdraws the others, and makes every other change. What a phase
+  leaves to the other is the decision's ``pending``.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -28,8 +35,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
-import hashlib
 import re
+
+from ansible_collections.flashback.platform.plugins.module_utils import _names
 
 ACCESS_LEVELS = ['READ', 'WRITE', 'ADMIN']
 CREATE_ACCESS = 'READ'
@@ -51,7 +59,14 @@ ENTRY_SPEC = dict(
 
 NONE, CREATE, UPDATE, ROTATE, FINISH_ROTATION, DELETE, RETIRE, WITHDRAW, REFUSE = (
     'none', 'create', 'update', 'rotate', 'finish_rotation', 'delete', 'retire', 'withdraw', 'refuse')
-ACTIONS = (NONE, CREATE, UPDATE, ROTATE, FINISH_ROTATION, DELETE, RETIRE, WITHDRAW, REFUSE)
+STAGE_CREATE, STAGE_ROTATION, FINISH_CREATE = 'stage_create', 'stage_rotation', 'finish_create'
+ACTIONS = (NONE, CREATE, UPDATE, ROTATE, FINISH_ROTATION, DELETE, RETIRE, WITHDRAW, REFUSE, STAGE_CREATE,
+           STAGE_ROTATION, FINISH_CREATE)
+# Actions that mint a key (its secret is in the run's result).
+MINTS = (CREATE, ROTATE, STAGE_CREATE, STAGE_ROTATION)
+
+ALL, STAGE, COMMIT = 'all', 'stage', 'commit'
+PHASES = (ALL, STAGE, COMMIT)
 
 # Repository and key ids as the API makes them (UUIDs, short slugs): URL-safe characters, never a dot
 # segment. Checked for ids from users and from the server before one reaches a URL or a file path.
@@ -78,19 +93,21 @@ class Decision(object):
     """What happens to one declared key (or, in exclusive mode, one undeclared one).
 
     ``current`` is the live key the entry resolves to; ``doomed`` the keys a delete removes (for a
-    rotation, the old key; for a withdrawal, the undelivered new key); ``replacement`` the pending
-    replacement a ``finish_rotation`` renames;
-    ``access`` the level the key ends with; ``reason`` why a ``refuse`` refuses. ``retire_after``
-    (``YYYY-MM-DD``) means a rotation keeps the old key valid under its retiring name until that date
-    instead of deleting it; ``expired`` are retiring keys whose date has come, deleted by this run
-    (alone, that is the ``retire`` action).
+    rotation, the old key); ``withdrawn`` new keys whose secret is not known to have reached anyone, deleted
+    first; ``replacement`` the new key a ``finish_rotation`` or ``finish_create`` gives the name;
+    ``mint_as`` the name a minting action creates its key under, ``hand_back_as`` the name the new key takes
+    when the run cannot finish it and hands its secret back; ``access`` the level the key ends with; ``reason``
+    why a ``refuse`` refuses; ``pending`` the action this phase leaves to the other one. ``retire_after``
+    (``YYYY-MM-DD``) means a rotation keeps the old key valid under its retiring name until that date instead of
+    deleting it; ``expired`` are retiring keys whose date has come, deleted by this run (alone, that is the
+    ``retire`` action).
     """
 
     __slots__ = ('action', 'repo_id', 'name', 'access', 'current', 'doomed', 'replacement', 'reason',
-                 'retire_after', 'expired', 'due_in_days')
+                 'retire_after', 'expired', 'due_in_days', 'withdrawn', 'mint_as', 'hand_back_as', 'pending')
 
     def __init__(self, action, repo_id, name, access=None, current=None, doomed=(), replacement=None, reason=None,
-                 retire_after=None, expired=()):
+                 retire_after=None, expired=(), withdrawn=(), mint_as=None, hand_back_as=None, pending=None):
         self.action = action
         self.repo_id = repo_id
         self.name = name
@@ -101,6 +118,10 @@ class Decision(object):
         self.reason = reason
         self.retire_after = retire_after
         self.expired = list(expired)
+        self.withdrawn = list(withdrawn)
+        self.mint_as = mint_as
+        self.hand_back_as = hand_back_as
+        self.pending = pending
         self.due_in_days = None  # with max_age_days: days until the key is due for rotation (negative: overdue)
 
     @property
@@ -111,67 +132,49 @@ class Decision(object):
         return 'Decision(%s %s/%s)' % (self.action, self.repo_id, self.name)
 
 
-# A rotation's replacement is created as "<name> (replacing <old id> #<check>)", <check> being 8 hex digits
-# of a SHA-256 over the name and the old id. A user's key whose name merely looks like a marker (no check,
-# or a check that does not fit) is an ordinary key, never taken over as a half-done rotation.
-MARKER = ' (replacing %s #%s)'
-_MARKER_RE = re.compile(r'^(?P<name>.*) \(replacing (?P<value>[^()\s#]+) #(?P<check>[0-9a-f]{8})\)$')
-# A rotation with a grace period keeps the old key valid under "<name> (retiring after YYYY-MM-DD #<check>)"
-# (check over the name and the date, as above): the API has no expiry field, so the name is the record. A run
-# on or after that date (UTC) deletes it.
-RETIRING = ' (retiring after %s #%s)'
-_RETIRING_RE = re.compile(r'^(?P<name>.*) \(retiring after (?P<value>\d{4}-\d{2}-\d{2}) #(?P<check>[0-9a-f]{8})\)$')
-
-
-def _marker_check(name, value):
-    return hashlib.sha256(('flashback.platform rotation\0%s\0%s' % (name, value)).encode('utf-8')).hexdigest()[:8]
-
-
-def _parse_checked(pattern, key_name):
-    """``(name, value)`` when ``key_name`` matches ``pattern`` and its check fits, else None."""
-    match = pattern.match(key_name or '')
-    if not match or match.group('check') != _marker_check(match.group('name'), match.group('value')):
-        return None
-    return match.group('name'), match.group('value')
-
-
-def _keys_marked(live, name, parse):
-    """``(key, value)`` of the live keys whose marker name ``parse`` reads as belonging to ``name``."""
-    found = []
-    for key in live:
-        marker = parse(key['name'])
-        if marker and marker[0] == name:
-            found.append((key, marker[1]))
-    return found
-
-
 def replacement_name(name, old_id):
-    return name + MARKER % (old_id, _marker_check(name, old_id))
+    """The name a rotation's staged new key carries while ``old_id`` is still the key."""
+    return _names.encode(_names.REPLACING, name, old_id)
 
 
-def parse_marker(key_name):
-    """``(name, old_id)`` when ``key_name`` is a replacement's marker name (its check fits), else None."""
-    return _parse_checked(_MARKER_RE, key_name)
+def handed_back_name(name, old_id):
+    """The name of a rotation's new key whose secret the run that minted it handed back."""
+    return _names.encode(_names.HANDED_BACK, name, old_id)
+
+
+def staged_name(name):
+    """The name a new key (no predecessor) carries while its secret is being delivered."""
+    return _names.encode(_names.STAGED, name)
 
 
 def retiring_name(name, date):
     """The name a retiring key carries until ``date`` (``YYYY-MM-DD``)."""
-    return name + RETIRING % (date, _marker_check(name, date))
+    return _names.encode(_names.RETIRING, name, date)
+
+
+def _parse(kind, key_name):
+    found, name, value = _names.decode(key_name)
+    return (name, value) if found == kind else None
+
+
+def parse_marker(key_name):
+    """``(name, old_id)`` when ``key_name`` is a staged replacement's name (its check fits), else None."""
+    return _parse(_names.REPLACING, key_name)
 
 
 def parse_retiring(key_name):
     """``(name, date)`` when ``key_name`` is a retiring key's name (its check fits), else None."""
-    return _parse_checked(_RETIRING_RE, key_name)
+    return _parse(_names.RETIRING, key_name)
 
 
 def retiring_keys(live, name):
     """``(key, date)`` of the live keys a grace-period rotation of ``name`` keeps until ``date``."""
-    return _keys_marked(live, name, parse_retiring)
+    return [(key, value) for key, dummy, value in _names.marked(live, name, (_names.RETIRING,))]
 
 
 def pending_replacements(live, name):
-    """``(key, old_id)`` of the live keys an interrupted rotation of ``name`` left under the marker name."""
-    return _keys_marked(live, name, parse_marker)
+    """``(key, old_id)`` of the live keys an unfinished rotation of ``name`` left under a replacing name."""
+    return [(key, value) for key, dummy, value in _names.marked(live, name, (_names.REPLACING, _names.HANDED_BACK))]
 
 
 def parse_created_at(value):
@@ -211,23 +214,28 @@ def _date(moment):
     return moment.strftime('%Y-%m-%d')
 
 
-def decide(entry, live, now, undelivered=frozenset()):
+def decide(entry, live, now, phase=ALL, delivered=frozenset()):
     """One :class:`Decision` for ``entry`` against ``live``, its repository's keys, at ``now`` (naive UTC).
 
-    ``undelivered``: ids of keys of this repository, created by an earlier run (or phase), whose secret did not
-    reach its owner.
+    ``phase``: ``all``, ``stage`` or ``commit`` (see the module docstring). ``delivered``: ids of new keys of this
+    repository whose secret the caller confirms reached its owner.
     """
     retiring = retiring_keys(live, entry['name'])
     if entry['state'] == 'absent':
-        # The key, an interrupted rotation's replacement and every retiring predecessor go.
-        decision = _decide(entry, live, now, undelivered)
+        # The key, every new key of the name and every retiring predecessor go; a stage only mints.
+        decision = _decide(entry, live, now, phase, delivered)
         decision.doomed += [key for key, dummy in retiring]
+        if phase == STAGE:
+            decision.pending, decision.doomed = DELETE if decision.doomed else None, []
         decision.action = DELETE if decision.doomed else NONE
         return decision
-    decision = _decide(entry, live, now, undelivered)
+    decision = _decide(entry, live, now, phase, delivered)
     if decision.action == REFUSE:
         return decision
-    decision.expired = [key for key, date in retiring if date <= _date(now)]
+    if phase != STAGE:
+        decision.expired = [key for key, date in retiring if date <= _date(now)]
+    if decision.action == NONE and decision.withdrawn:
+        decision.action = WITHDRAW
     if decision.action == NONE and decision.expired:
         decision.action = RETIRE
     if entry['max_age_days'] is not None:
@@ -240,13 +248,33 @@ def decide(entry, live, now, undelivered=frozenset()):
 
 def _due_in_days(max_age_days, decision, now):
     """Days until the key this decision leaves is due; a key created (or rotated) now has the whole period."""
-    if decision.action in (CREATE, ROTATE, FINISH_ROTATION) or decision.current is None:
+    if decision.action in (CREATE, ROTATE, FINISH_ROTATION, FINISH_CREATE, STAGE_CREATE, STAGE_ROTATION) \
+            or decision.current is None:
         return max_age_days
     created = parse_created_at(decision.current.get('created_at'))
     return None if created is None else max_age_days - (now - created).days
 
 
-def _decide(entry, live, now, undelivered):
+def _in_phase(phase, action, decision):
+    """``decision`` as ``phase`` carries out ``action``: a stage only mints, a commit never does."""
+    staged = {CREATE: STAGE_CREATE, ROTATE: STAGE_ROTATION}
+    if phase == STAGE and action in staged:
+        decision.action, decision.doomed = staged[action], []  # the old key stays until the commit
+    elif (phase == STAGE and action not in (NONE, WITHDRAW)) or (phase == COMMIT and action in MINTS):
+        decision.action, decision.pending, decision.doomed = NONE, action, []
+    else:
+        decision.action = action
+    if decision.action in MINTS:
+        old = decision.current
+        decision.mint_as = (decision.name if decision.action == CREATE
+                            else staged_name(decision.name) if decision.action == STAGE_CREATE
+                            else replacement_name(decision.name, old['id']))
+        if decision.action == ROTATE:
+            decision.hand_back_as = handed_back_name(decision.name, old['id'])
+    return decision
+
+
+def _decide(entry, live, now, phase, delivered):
     repo_id, name, key_id = entry['repo_id'], entry['name'], entry.get('key_id')
 
     def refuse(reason, current=None):
@@ -256,10 +284,10 @@ def _decide(entry, live, now, undelivered):
         matches = [key for key in live if key['id'] == key_id]
     else:
         matches = [key for key in live if key['name'] == name]
-    pending = pending_replacements(live, name)
+    pending = _names.marked(live, name, _names.PENDING)
 
     if entry['state'] == 'absent':
-        doomed = matches + [key for key, dummy in pending if key not in matches]
+        doomed = matches + [key for key, dummy, dummy in pending if key not in matches]
         return Decision(DELETE if doomed else NONE, repo_id, name, current=matches[0] if matches else None,
                         doomed=doomed)
 
@@ -276,48 +304,61 @@ def _decide(entry, live, now, undelivered):
             return refuse('cannot rename API key %s to %r in repository %s: live key %s already has that name'
                           % (current['id'], name, repo_id, _ids(holders)), current)
 
+    withdrawn = []
     if pending:
         if len(pending) > 1:
             return refuse('%d unfinished rotations of API key %r in repository %s (ids: %s): delete all but one'
-                          % (len(pending), name, repo_id, _ids([key for key, dummy in pending])), current)
-        replacement, old_id = pending[0]
-        if replacement['id'] in undelivered:
-            # Finishing would leave a key whose secret nobody holds; the old key stays as it is.
+                          % (len(pending), name, repo_id, _ids([key for key, dummy, dummy in pending])), current)
+        new, kind, old_id = pending[0]
+        if kind == _names.HANDED_BACK or new['id'] in delivered:
+            # Its secret reached someone: finish it (a stage leaves that to the commit).
+            if phase == STAGE:
+                return Decision(NONE, repo_id, name, access=current['access'] if current else None, current=current,
+                                pending=FINISH_CREATE if kind == _names.STAGED else FINISH_ROTATION)
+            if current is not None and (kind == _names.STAGED or current['id'] != old_id):
+                return refuse('API key %s is named %r, but the unfinished %s %s %s: delete one of them'
+                              % (current['id'], name, 'creation' if kind == _names.STAGED else 'rotation', new['id'],
+                                 'is a new key' if kind == _names.STAGED else 'replaces key %s' % old_id), current)
+            hand_back = None if kind == _names.STAGED else handed_back_name(name, old_id)
+            return Decision(FINISH_CREATE if kind == _names.STAGED else FINISH_ROTATION, repo_id, name,
+                            access=entry['access'] or new['access'], current=current,
+                            doomed=[current] if current else [], replacement=new, hand_back_as=hand_back)
+        # Nobody is known to hold its secret: finishing would leave a key nobody can use. Withdraw it; the old key
+        # stays as it is, and (outside a commit) a new key is minted below, as if it had never been.
+        withdrawn = [new]
+        if phase == COMMIT:
             return Decision(WITHDRAW, repo_id, name, access=current['access'] if current else None, current=current,
-                            doomed=[replacement])
-        if current is not None and current['id'] != old_id:
-            return refuse('API key %s is named %r, but the unfinished rotation %s replaces key %s: delete one of '
-                          'them' % (current['id'], name, replacement['id'], old_id), current)
-        return Decision(FINISH_ROTATION, repo_id, name, access=entry['access'] or replacement['access'],
-                        current=current, doomed=[current] if current else [], replacement=replacement)
+                            withdrawn=withdrawn)
 
     if current is None:
-        return Decision(CREATE, repo_id, name, access=entry['access'] or CREATE_ACCESS)
-    if current['id'] in undelivered:
-        return Decision(WITHDRAW, repo_id, name, access=current['access'], current=current, doomed=[current])
-
+        return _in_phase(phase, CREATE, Decision(None, repo_id, name, access=entry['access'] or CREATE_ACCESS,
+                                                 withdrawn=withdrawn))
     access = entry['access'] or current['access']
     due = _due_for_rotation(entry, current, now)
     if due is None:
         return refuse('cannot tell the age of API key %s: the API gave no readable createdAt (%r); use rotate instead '
                       'of max_age_days' % (current['id'], current.get('created_at')), current)
     if due:
-        return Decision(ROTATE, repo_id, name, access=access, current=current, doomed=[current])
+        return _in_phase(phase, ROTATE, Decision(None, repo_id, name, access=access, current=current, doomed=[current],
+                                                 withdrawn=withdrawn))
     if current['name'] == name and current['access'] == access:
-        return Decision(NONE, repo_id, name, access=access, current=current)
-    return Decision(UPDATE, repo_id, name, access=access, current=current)
+        return Decision(NONE, repo_id, name, access=access, current=current, withdrawn=withdrawn)
+    return _in_phase(phase, UPDATE, Decision(None, repo_id, name, access=access, current=current, withdrawn=withdrawn))
 
 
 def _spared(key, declared_names, declared_ids, protected):
-    """Whether exclusive mode leaves ``key`` alone: declared, protected, a declared key's pending replacement or
-    retiring predecessor (a retiring key is deleted by its own entry once its date has come)."""
-    marker = parse_marker(key['name']) or parse_retiring(key['name'])
+    """Whether exclusive mode leaves ``key`` alone: declared, protected, or a declared name's new key or retiring
+    predecessor (a retiring key is deleted by its own entry once its date has come)."""
+    kind, base, dummy = _names.decode(key['name'])
     return (key['name'] in declared_names or key['id'] in declared_ids or key['name'] in protected
-            or bool(marker and marker[0] in declared_names))
+            or (kind != _names.PLAIN and base in declared_names))
 
 
-def decide_exclusive(repo_id, live, entries, protected):
-    """Deletes of the live keys of ``repo_id`` that no entry declares, sparing ``protected`` names."""
+def decide_exclusive(repo_id, live, entries, protected, phase=ALL):
+    """Deletes of the live keys of ``repo_id`` that no entry declares, sparing ``protected`` names (none in a
+    stage: it only mints)."""
+    if phase == STAGE:
+        return []
     declared_names = set(entry['name'] for entry in entries if entry['repo_id'] == repo_id)
     declared_ids = set(entry['key_id'] for entry in entries if entry['repo_id'] == repo_id and entry.get('key_id'))
     return [Decision(DELETE, repo_id, key['name'], current=key, doomed=[key]) for key in live

@@ -21,7 +21,9 @@ SECRET_SPEC = dict(
     id=dict(type='str'),
     key=dict(type='str', no_log=False),
     access=dict(type='str'),
-    secret=dict(type='str', required=True, no_log=True),
+    # Not required: a check-mode run plans the files from repo_id and name alone, and in vault mode the action plugin
+    # passes the encrypted contents instead (no plaintext reaches the module).
+    secret=dict(type='str', no_log=True),
 )
 # The module's options, also checked by its action plugin before it encrypts anything.
 ARGUMENT_SPEC = dict(
@@ -33,10 +35,11 @@ ARGUMENT_SPEC = dict(
     # Set by the action plugin only: the encrypted files, in the order of secrets.
     _contents=dict(type='list', elements='str', no_log=True),
 )
-FIELDS = ('id', 'name', 'repo_id', 'repo_name', 'access', 'key', 'secret')
-# Kept as they are; every other byte is escaped. Uppercase letters are escaped too, so that names differing only in
-# case stay different files on case-insensitive file systems. No "." is kept: no name is ".", ".." or hidden.
-KEPT_BYTES = frozenset(bytearray(b'abcdefghijklmnopqrstuvwxyz0123456789-'))
+# No access field: PUT changes a key's access in place without a new secret, so a file's copy would go stale.
+FIELDS = ('id', 'name', 'repo_id', 'repo_name', 'key', 'secret')
+# Kept as they are: what a key or repository name is usually made of. Every other byte of the UTF-8 form is "%"
+# and two uppercase hex digits ("%" and "~" too), and so is a leading "." (no name is ".", ".." or hidden).
+KEPT_BYTES = frozenset(bytearray(b'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.'))
 MAX_ENCODED_BYTES = 200
 
 
@@ -45,9 +48,23 @@ class SecretFilesError(FlashbackError):
 
 
 def encode(text):
-    """The file-name form of a repository ID or key name: injective, also once case is folded."""
-    return ''.join(chr(byte) if byte in KEPT_BYTES else '_%02X' % byte
-                   for byte in bytearray(text.encode('utf-8', 'surrogatepass')))
+    """The file-name form of a repository ID or key name: readable, and injective also once case is folded.
+
+    A name with uppercase letters gets "~" and the positions of those letters in the encoded name
+    (``GitHub-Actions`` is ``GitHub-Actions~0.3.7``): the lowercased file name still says which letters were
+    uppercase, so two names that differ only in case never share a file on a case-insensitive file system.
+    """
+    out = []
+    upper = []
+    for index, byte in enumerate(bytearray(text.encode('utf-8', 'surrogatepass'))):
+        if byte in KEPT_BYTES and not (index == 0 and byte == ord('.')):
+            if ord('A') <= byte <= ord('Z'):
+                upper.append(len(''.join(out)))
+            out.append(chr(byte))
+        else:
+            out.append('%%%02X' % byte)
+    encoded = ''.join(out)
+    return encoded + ('~' + '.'.join(str(position) for position in upper) if upper else '')
 
 
 def render(secret):
@@ -72,11 +89,12 @@ def plan_files(secrets):
             names.append(encoded)
         directory, file_name = names[0], names[1] + '.json'
         # The encoding is injective, so two entries share a file only when they repeat a repository and name.
-        if (directory, file_name) in seen:
+        shared = (directory.lower(), file_name.lower())  # what a case-insensitive file system compares
+        if shared in seen:
             raise SecretFilesError('secrets %d and %d both go to %s/%s (repository %r, name %r): pass each key '
                                    'once; nothing was written'
-                                   % (seen[(directory, file_name)], number, directory, file_name,
+                                   % (seen[shared], number, directory, file_name,
                                       secret['repo_id'], secret['name']))
-        seen[(directory, file_name)] = number
+        seen[shared] = number
         planned.append((secret, directory, file_name))
     return planned

@@ -43,29 +43,32 @@ attributes:
     support: full
     details: One before/after per changed key, never a secret.
 options:
-  retire_old_keys:
+  phase:
     description:
-      - V(false) stops each rotation after creating its replacement (whose secret is returned) and leaves the old key
-        live and valid under its name; an interrupted rotation found is left as it is. A later run with V(true) retires
-        the old keys (deletes them and gives the replacements their names).
-      - Use V(false), then V(true), to hand new secrets to their consumers before the old keys stop working.
-    type: bool
-    default: true
-  create_keys:
+      - V(all) converges in one run. A rotation's old key is deleted (or renamed for its grace period) in the run that
+        creates the new key, and that run's result hands the new secret back.
+      - V(stage) and V(commit) split a run around a delivery step, so that each new secret reaches its consumers while
+        the key it replaces still works. V(stage) only creates keys. A rotation's new key is created under the marker
+        name C(<name> (replacing <old id> ...)) beside the old key. A new key with no predecessor is created
+        under C(<name> (staged ...)). Every other change waits for the commit (RV(results[].pending)).
+      - V(commit) creates no key. It finishes each new key listed in O(delivered). The old key is retired, and the new
+        key gets the declared name. It withdraws (deletes) each staged new key that is not listed; the old key stays
+        valid. Then it makes every other change (updates, deletes, exclusive mode, expired retiring keys).
+      - A new key is finished only once its secret is known to have reached someone. The run that minted it may
+        finish it (V(all)), or a commit may name it in O(delivered). A run that cannot finish the rotation it
+        minted renames the new key to C(<name> (handed back, replacing <old id> ...)) before it returns the
+        secret, and any later run finishes that key. Any run withdraws a staged new key that nothing confirms, and
+        V(all) and V(stage) then mint another one. A play that stopped between stage and commit therefore never
+        leaves a key whose secret nobody holds.
+    type: str
+    choices: [all, stage, commit]
+    default: all
+  delivered:
     description:
-      - V(false) creates no key. Creations and rotations are reported (RV(results[].pending_create),
-        RV(results[].pending_rotation)) but not made; everything else (finishing rotations under way, updates, deletes,
-        withdrawals) is done.
-      - The second phase of a two-phase rotation uses it, so that it never mints a secret after the delivery step.
-    type: bool
-    default: true
-  undelivered:
-    description:
-      - New keys whose secret did not reach its owner, as returned in RV(new_secrets) by an earlier run with
-        O(retire_old_keys=false) (only O(undelivered[].repo_id) and O(undelivered[].id) are needed).
-      - Each is withdrawn (deleted) instead of being finished; a rotation's replacement goes and the old key stays valid
-        under its name; a newly created key goes. A later run creates and hands out another one.
-      - Ids that are not the new key of a declared entry are left alone.
+      - With O(phase=commit) (or V(all)), the new keys whose secrets reached their owners. These are entries of the
+        RV(new_secrets) of the stage run; only O(delivered[].repo_id) and O(delivered[].id) are read, so pass those
+        two fields, never the secret.
+      - Ids that are not the staged new key of a declared entry are ignored.
     type: list
     elements: dict
     default: []
@@ -75,9 +78,12 @@ options:
         type: str
         required: true
       id:
-        description: ID of the key.
+        description: ID of the new key.
         type: str
         required: true
+      name:
+        description: Name of the key (not read; accepted so that entries of RV(new_keys) can be passed as they are).
+        type: str
 seealso:
   - module: flashback.platform.flashback_repo_apikey
   - module: flashback.platform.flashback_repo_apikey_plan
@@ -112,25 +118,38 @@ EXAMPLES = r'''
   register: graced
   no_log: true
 
-- name: Rotate in two phases, delivering the new secrets while the old keys still work
+# A playbook that delivers the secrets itself: stage, deliver, commit. A stop anywhere in between is safe: the
+# old keys stay valid, and the next stage withdraws the undelivered new keys and mints others.
+- name: Stage the new keys (the old keys stay valid)
   flashback.platform.flashback_repo_apikeys:
     api_token: "{{ flashback_token }}"
-    apikeys:
+    apikeys: &rotating
       - {repo_id: r2, name: ingest, rotate: true}
-    retire_old_keys: false
-  register: rotation
+    phase: stage
+  register: staged
   no_log: true
 
-# ... deliver each of rotation.new_secrets; collect the ones that could not be delivered in `undelivered` ...
+- name: Deliver each new secret; the loop runs over new_keys (no secret), the secret comes through vars
+  ansible.builtin.copy:
+    dest: "/etc/ingest/{{ item.name }}.secret"
+    content: "{{ new_secret }}"
+    mode: '0600'
+  vars:
+    new_secret: "{{ (staged.new_secrets | selectattr('id', 'equalto', item.id) | first).secret }}"
+  loop: "{{ staged.new_keys }}"
+  loop_control:
+    label: "{{ item.repo_id }}/{{ item.name }}"
+  register: deliveries
+  ignore_errors: true
+  no_log: true
 
-- name: Retire the old keys of the delivered secrets; withdraw the new keys that were not delivered
+- name: Finish the delivered keys, withdraw the others (their old keys stay valid)
   flashback.platform.flashback_repo_apikeys:
     api_token: "{{ flashback_token }}"
-    apikeys:
-      - {repo_id: r2, name: ingest, rotate: true}
-    create_keys: false
-    undelivered: "{{ undelivered | default([]) }}"
-  no_log: true  # with create_keys false no secret comes back, but keep the habit on every call of this module
+    apikeys: *rotating
+    phase: commit
+    delivered: "{{ deliveries.results | rejectattr('failed') | map(attribute='item') | list }}"
+  no_log: true
 '''
 
 RETURN = r'''
@@ -141,8 +160,12 @@ changes:
   elements: dict
   contains:
     action:
-      description: V(create), V(update), V(rotate), V(finish_rotation), V(delete), V(retire) (delete retiring keys whose date
-        has come) or V(withdraw) (delete an O(undelivered) new key).
+      description:
+        - V(create), V(update), V(rotate), V(finish_rotation), V(delete), V(retire) (delete retiring keys whose date
+          has come), V(withdraw) (delete a new key whose secret is not known to have been delivered),
+          V(stage_rotation) and V(stage_create) (O(phase=stage) creates a new key under its marker name) or
+          V(finish_create) (a commit gives a delivered staged key its name).
+        - Any action may first withdraw an unconfirmed new key of the same name (RV(results[].withdrawn)).
       type: str
       sample: create
     repo_id:
@@ -220,17 +243,21 @@ results:
       type: int
       returned: when max_age_days applies and the key's age is known
       sample: 42
-    pending_rotation:
-      description: With O(retire_old_keys=false), the old key of this rotation is still live; with O(create_keys=false),
-        a rotation that is due was not started.
-      type: bool
-      returned: when a rotation waits for its old key to be retired, or was not started
-      sample: true
-    pending_create:
-      description: With O(create_keys=false), the key does not exist and was not created.
-      type: bool
-      returned: when a creation was not made
-      sample: true
+    pending:
+      description:
+        - The action this phase left to the other one. In a stage, every change that is not a create (V(update),
+          V(delete), V(finish_rotation), V(finish_create)); in a commit, a create or rotation that no stage made
+          (V(create), V(rotate)).
+      type: str
+      returned: when O(phase) is V(stage) or V(commit) and a change waits for the other phase
+      sample: update
+    withdrawn:
+      description: IDs of the new keys of this name that were withdrawn (deleted) because nothing confirmed their
+        secrets reached anyone. Returned only once each DELETE succeeded.
+      type: list
+      elements: str
+      returned: when a new key was withdrawn
+      sample: [5d0f4c8e-2a7b-4b8e-9a51-0c3b1f0e7a21]
     failed:
       description: This entry's writes failed; RV(results[].msg) says why.
       type: bool
@@ -256,7 +283,7 @@ new_secrets:
       type: str
       sample: backups
     name:
-      description: Name of the key as declared (while O(retire_old_keys=false) keeps the old key, the new one carries the marker name until a later run).
+      description: Name of the key as declared (after O(phase=stage), the key carries its marker name until the commit).
       type: str
       sample: ci-reader
     id:
@@ -275,6 +302,15 @@ new_secrets:
       description: The one-time secret; the API cannot show it again.
       type: str
       sample: 3q2-7wEXAMPLEvY1s0r6c1N8hF5Jb0dQmZkT
+new_keys:
+  description:
+    - The keys of RV(new_secrets) without their secrets, C({repo_id, id, name}) each. Loop over these to deliver
+      (a loop's items are recorded by callbacks such as junit whatever C(no_log) says), and pass the delivered ones
+      as O(delivered).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{repo_id: r2, id: 5d0f4c8e-2a7b-4b8e-9a51-0c3b1f0e7a21, name: ingest}]
 due_soon:
   description: One line per declared key due for rotation within O(warn_before_days) days (also given as warnings).
   returned: when O(warn_before_days) is set
@@ -292,7 +328,11 @@ failures:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.flashback.platform.plugins.module_utils import converge
-from ansible_collections.flashback.platform.plugins.module_utils.arguments import APIKEY_SET_SPEC, argument_spec
+from ansible_collections.flashback.platform.plugins.module_utils.arguments import (
+    APIKEY_SET_SPEC,
+    PHASE_SPEC,
+    argument_spec,
+)
 from ansible_collections.flashback.platform.plugins.module_utils.errors import FlashbackError
 from ansible_collections.flashback.platform.plugins.module_utils.runner import run_module
 
@@ -308,12 +348,7 @@ def run(module, client):
 
 def main():
     module = AnsibleModule(
-        argument_spec=argument_spec(repository=False, retire_old_keys=dict(type='bool', default=True),
-                                    create_keys=dict(type='bool', default=True),
-                                    undelivered=dict(type='list', elements='dict', default=[], no_log=False,
-                                                     options=dict(repo_id=dict(type='str', required=True),
-                                                                  id=dict(type='str', required=True))),
-                                    **APIKEY_SET_SPEC),
+        argument_spec=argument_spec(repository=False, **dict(APIKEY_SET_SPEC, **PHASE_SPEC)),
         supports_check_mode=True,
     )
     run_module(module, run)

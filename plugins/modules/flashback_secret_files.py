@@ -15,13 +15,16 @@ version_added: 0.2.0
 description:
   - Writes one JSON file per entry of O(secrets) (the C(new_secrets) that M(flashback.platform.flashback_repo_apikeys)
     returns) to C(<path>/<encoded repo_id>/<encoded name>.json), with the fields C(id), C(name), C(repo_id),
-    C(repo_name), C(access), C(key) and C(secret). The P(flashback.platform.repo_apikeys#role) role runs it when
+    C(repo_name), C(key) and C(secret). A file carries no access level (a key's access changes in place, so a
+    copy in the file would go stale). The P(flashback.platform.repo_apikeys#role) role runs it when
     C(flashback_repo_apikeys_secrets_dir) is set.
-  - "File names encode the repository ID and the key name so that two different values never share a file, also on
-    case-insensitive file systems (the macOS default): lowercase ASCII letters, digits and C(-) are kept; every other
-    byte of the value's UTF-8 form, uppercase letters, C(.) and C(_) included, becomes C(_) and two uppercase
-    hexadecimal digits. C(ci-reader) stays C(ci-reader), C(svc/one) becomes C(svc_2Fone), C(svc_one) C(svc_5Fone),
-    C(..) C(_2E_2E) and C(CI) C(_43_49). An encoded name never contains C(/) or C(.), so it cannot leave its directory."
+  - "File names encode the repository ID and the key name readably, and so that two different values never share a
+    file, also on case-insensitive file systems (the macOS default). ASCII letters, digits, C(-), C(_) and C(.) are
+    kept (a leading C(.) is not); every other byte of the UTF-8 form becomes C(%) and two uppercase hexadecimal
+    digits. A value with uppercase letters gets C(~) and their positions, so that the lowercased name still tells
+    them apart. C(ci-reader) stays C(ci-reader), C(svc_backup.prod) stays C(svc_backup.prod), C(GitHub-Actions)
+    becomes C(GitHub-Actions~0.3.7), C(svc/one) C(svc%2Fone) and C(..) C(%2E.). An encoded name never contains C(/)
+    or starts with C(.), so it cannot leave its directory."
   - Refuses, before writing anything, an empty repository ID or name, an encoded name over 200 bytes, and two entries
     for the same repository and name (they would share a file; pass each key once).
   - Also before writing anything, O(path) and each repository directory must be a real directory (not a symbolic link)
@@ -87,9 +90,12 @@ options:
         description: Access level of the key.
         type: str
       secret:
-        description: The key's one-time secret.
+        description:
+          - The key's one-time secret. Required to write a file; in check mode the files are planned from
+            O(secrets[].repo_id) and O(secrets[].name) alone.
+          - With O(vault_password_file) or O(vault_id), the action plugin encrypts it on the controller and passes the
+            module only the encrypted file, never this field.
         type: str
-        required: true
   vault_password_file:
     description:
       - Encrypt each file with ansible-vault, with the password in this file on the controller (an executable file is
@@ -153,7 +159,11 @@ EXAMPLES = r'''
 
 RETURN = r'''
 files:
-  description: One entry per secret, in the order of O(secrets); in check mode, the files that would be written.
+  description:
+    - One entry per secret, in the order of O(secrets); in check mode, the files that would be written.
+    - When a write fails after others succeeded, the failure carries RV(files) too, each entry with C(written) (the
+      file holds its secret, written before the failure or already current), so that a caller can tell which
+      secrets this delivery reached.
   returned: always
   type: list
   elements: dict
@@ -166,6 +176,10 @@ files:
       description: Name of the key, as passed.
       type: str
       sample: ingest
+    id:
+      description: ID of the key, as passed (V(null) when not passed).
+      type: str
+      sample: 5d0f4c8e-2a7b-4b8e-9a51-0c3b1f0e7a21
     path:
       description: The file's path.
       type: str
@@ -310,6 +324,12 @@ def _write(name, dir_fd, path, content):
         raise _failed('write', path, exc)
 
 
+def _in_place(files, written):
+    """``files`` of a failed run, each with ``written``: whether the file now holds its secret (written before the
+    failure, or already current), so that a caller knows which secrets this delivery did reach."""
+    return [dict(entry, written=entry['path'] in written or not entry['changed']) for entry in files]
+
+
 def write_secret_files(path, secrets, check_mode, contents=None):
     """Check everything, then write what differs; returns ``dict(changed, files)``.
 
@@ -319,6 +339,9 @@ def write_secret_files(path, secrets, check_mode, contents=None):
         raise SecretFilesError('path is empty: give the secrets directory')
     planned = plan_files(secrets)
     if contents is None:
+        missing = [number for number, secret in enumerate(secrets, 1) if not secret.get('secret')]
+        if missing and not check_mode:
+            raise SecretFilesError('secret %d has no secret; nothing was written' % missing[0])
         contents = [render(secret) for secret in secrets]
     elif len(contents) != len(secrets):
         raise SecretFilesError('got %d encrypted contents for %d secrets; nothing was written'
@@ -355,7 +378,8 @@ def write_secret_files(path, secrets, check_mode, contents=None):
                 changed = not (directory in fds and _is_current(file_name, fds[directory], st, content))
             except OSError as exc:
                 raise _failed('read', file_path, exc)
-            files.append(dict(repo_id=secret['repo_id'], name=secret['name'], path=file_path, changed=changed))
+            files.append(dict(repo_id=secret['repo_id'], name=secret['name'], id=secret.get('id'), path=file_path,
+                              changed=changed))
             if changed:
                 to_write.append((directory, file_name, file_path, content))
 
@@ -377,10 +401,11 @@ def write_secret_files(path, secrets, check_mode, contents=None):
         except SecretFilesError as exc:
             raise SecretFilesError('%s (%d of %d files written before: %s)'
                                    % (exc.message, len(written), len(to_write), ', '.join(written) or 'none'),
-                                   changed=bool(written), written=written)
+                                   changed=bool(written), written=written, files=_in_place(files, written))
         except OSError as exc:
+            # Every file was renamed into place; only the directories' sync failed.
             raise SecretFilesError('could not sync %s to disk: %s' % (path, exc.strerror or exc),
-                                   changed=True, written=written)
+                                   changed=True, written=written, files=_in_place(files, written))
         return dict(changed=True, files=files)
     finally:
         for fd in fds.values():

@@ -222,8 +222,10 @@ def test_job_with_survey_answers(emulator, installed_collection, tmp_path):  # p
 
     def launch(**answers):
         shutil.rmtree(tmp_path / 'job', ignore_errors=True)
-        pdd = private_data_dir(tmp_path, credential, survey_launch(flashback_key_repo='logs', flashback_key_name='shipper',
-                                                                   **answers))
+        # The job template's variables name a delivery: without one the job refuses to create or rotate.
+        extravars = dict(survey_launch(flashback_key_repo='logs', flashback_key_name='shipper', **answers),
+                         flashback_repo_apikeys_secrets_dir=str(tmp_path / 'secrets'))
+        pdd = private_data_dir(tmp_path, credential, extravars)
         envvars = yaml.safe_load((pdd / 'env' / 'envvars').read_text())
         assert Path(envvars['FLASHBACK_CA_PATH']).parent == pdd / 'env'
         return run_job(tmp_path, pdd)
@@ -250,6 +252,21 @@ def test_job_with_survey_answers(emulator, installed_collection, tmp_path):  # p
     assert [k['id'] for k in rotated if k['name'] != 'shipper'] == [r3['shipper']['id']]
     assert report(events) == ["created: ['shipper'], changed: ['shipper']"]
     assert_nothing_leaks(artifacts, [new[0]['secret'], r3['shipper']['secret']])
+
+
+def test_job_without_a_delivery_refuses_to_create(emulator, installed_collection, tmp_path):  # pylint: disable=unused-argument
+    """The survey's answers alone (no hook, no secrets directory): a create is refused before any key exists, with a
+    message that says how to configure a delivery; a dry run still plans it."""
+    credential = {'api_url': emulator.url, 'api_token': ADMIN_TOKEN, 'ca_bundle': ''}
+    pdd = private_data_dir(tmp_path, credential, survey_launch(flashback_key_repo='logs', flashback_key_name='nobody'))
+    artifacts, events = run_job(tmp_path, pdd, succeed=False)
+    failed = [e['event_data']['res']['msg'] for e in events if e.get('event') == 'runner_on_failed']
+    assert len(failed) == 1
+    assert failed[0].startswith('this job would create or rotate nobody but has no delivery for the new secrets: set '
+                                'flashback_repo_apikeys_secret_tasks')
+    assert failed[0].endswith('or launch with flashback_dry_run=yes; nothing was changed')
+    assert 'nobody' not in live_keys(emulator, 'r3')
+    del artifacts
 
 
 def test_job_without_the_ca_fails_verification(emulator, installed_collection, tmp_path):  # pylint: disable=unused-argument

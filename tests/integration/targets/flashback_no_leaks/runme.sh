@@ -16,3 +16,13 @@ if [ "$status" -ne 0 ]; then
     exit "$status"
 fi
 python check_leaks.py "$workdir/output.log" "$workdir/values.json"
+
+# The role with a delivery hook under the junit callback, which records loop items whatever no_log says.
+ANSIBLE_NOCOLOR=1 ANSIBLE_ROLES_PATH=.. ANSIBLE_CALLBACKS_ENABLED=junit JUNIT_OUTPUT_DIR="$workdir/junit" \
+    ansible-playbook role_junit.yml -i "$INVENTORY_PATH" -e @../../integration_config.yml \
+    -e "leak_audit_dir=$workdir" "$@" > "$workdir/junit.log" 2>&1 || status=$?
+if [ "$status" -ne 0 ]; then
+    cat "$workdir/junit.log"
+    exit "$status"
+fi
+python check_junit.py "$workdir/junit" "$workdir/issued.json" "$workdir"

@@ -14,7 +14,11 @@ import threading
 import pytest
 
 from ansible_collections.flashback.platform.plugins.module_utils import converge, errors
-from ansible_collections.flashback.platform.plugins.module_utils.reconcile import replacement_name
+from ansible_collections.flashback.platform.plugins.module_utils.reconcile import (
+    handed_back_name,
+    replacement_name,
+    staged_name,
+)
 
 # FakeApi keys are created at 2026-11-27T10:00:0N (N = id % 10): just under 30 days before NOW.
 NOW = datetime.datetime(2026, 12, 27, 10, 0, 0)
@@ -159,7 +163,7 @@ class TestCheckMode:
         fake_api.add_key('r1', 'del', 'ADMIN')
         fake_api.add_key('r1', 'rot', 'WRITE')
         fake_api.add_key('r1', 'fin')
-        fake_api.add_key('r1', replacement_name('fin', 'k4'), 'ADMIN')
+        fake_api.add_key('r1', handed_back_name('fin', 'k4'), 'ADMIN')
         result = run(fake_api, [dict(repo_id='r1', name='new', access='WRITE'),
                                 dict(repo_id='r1', name='upd', access='ADMIN'),
                                 dict(repo_id='r1', name='del', state='absent'),
@@ -319,13 +323,17 @@ class TestFailures:
         result = run(fake_api, [dict(repo_id='r1', name='ci', rotate=True)])
         assert [(s['id'], s['secret']) for s in result['new_secrets']] == [('k2', SECRET + 'k2')]
         [failure] = result['failures']
-        assert failure.startswith("entry 1 (name 'ci'): rotating API key 'ci' in repository r1: the replacement k2 "
-                                  "exists and its secret is in this result, but retiring the old key k1 and renaming "
-                                  "the replacement did not finish (the Flashback API failed on DELETE")
+        assert failure.startswith("entry 1 (name 'ci'): rotating API key 'ci' in repository r1: the new key k2 "
+                                  "exists and its secret is in this result, but retiring the old key k1 and giving "
+                                  "the new key the name did not finish (the Flashback API failed on DELETE")
         assert failure.endswith('store the secret now, then rerun to finish the rotation')
         assert SECRET not in failure
         assert result['results'][0]['id'] == 'k2' and result['results'][0]['failed'] is True
-        assert live(fake_api) == [('k1', 'ci', 'WRITE'), ('k2', replacement_name('ci', 'k1'), 'WRITE')]
+        # Before returning the secret, the run recorded on the key that it handed it back.
+        assert paths(fake_api.writes) == [('POST', '/repo/r1/apikey'), ('DELETE', '/repo/r1/apikey/k1'),
+                                          ('PUT', '/repo/r1/apikey/k2')]
+        assert live(fake_api) == [('k1', 'ci', 'WRITE'), ('k2', handed_back_name('ci', 'k1'), 'WRITE')]
+        del fake_api.calls[:]
         # The rerun finishes it: no new key, no new secret.
         del fake_api.failures[('DELETE', '/repo/r1/apikey/k1')]
         del fake_api.calls[:]
@@ -336,95 +344,147 @@ class TestFailures:
         assert live(fake_api) == [('k2', 'ci', 'WRITE')]
 
 
-class TestRetireOldKeys:
-    def test_two_phase_rotation(self, fake_api):
-        fake_api.add_key('r1', 'ci', 'ADMIN')
-        entries = [dict(repo_id='r1', name='ci', rotate=True)]
-        first = run(fake_api, entries, retire_old_keys=False)
-        assert paths(fake_api.writes) == [('POST', '/repo/r1/apikey')]
-        assert fake_api.writes[0][2] == dict(name=replacement_name('ci', 'k1'), accessType='ADMIN')
-        assert first['results'] == [dict(repo_id='r1', name='ci', action='rotate', state='present', id='k2',
-                                         key='FBK2', access='ADMIN', changed=True, pending_rotation=True)]
-        assert [(s['id'], s['secret']) for s in first['new_secrets']] == [('k2', SECRET + 'k2')]
-        assert live(fake_api) == [('k1', 'ci', 'ADMIN'), ('k2', replacement_name('ci', 'k1'), 'ADMIN')]
+class TestPhases:
+    """stage mints beside the old keys; commit finishes what was delivered and withdraws the rest."""
 
-        # Still not retiring: the pending rotation is left as it is, no new key.
-        second = run(fake_api, entries, retire_old_keys=False)
-        assert len(fake_api.writes) == 1
-        assert second['changed'] is False and second['new_secrets'] == []
-        assert second['results'][0]['pending_rotation'] is True and second['results'][0]['action'] == 'finish_rotation'
-
-        third = run(fake_api, entries, retire_old_keys=True)
-        assert paths(fake_api.writes[1:]) == [('DELETE', '/repo/r1/apikey/k1'), ('PUT', '/repo/r1/apikey/k2')]
-        assert fake_api.writes[2][2] == dict(name='ci', accessType='ADMIN')
-        assert third['new_secrets'] == []
-        assert third['results'] == [dict(repo_id='r1', name='ci', action='finish_rotation', state='present', id='k2',
-                                         key='FBK2', access='ADMIN', changed=True)]
-        assert third['outcomes'][0].replaced['id'] == 'k1'
-        assert live(fake_api) == [('k2', 'ci', 'ADMIN')]
-
-    def test_other_changes_are_not_held_back(self, fake_api):
-        fake_api.add_key('r1', 'upd')
-        result = run(fake_api, [dict(repo_id='r1', name='upd', access='WRITE'), dict(repo_id='r1', name='new')],
-                     retire_old_keys=False)
-        assert paths(fake_api.writes) == [('PUT', '/repo/r1/apikey/k1'), ('POST', '/repo/r1/apikey')]
-        assert all('pending_rotation' not in r for r in result['results'])
-
-
-class TestDelivery:
-    """The role's two phases: retire_old_keys=False mints, then create_keys=False retires or withdraws."""
-
-    def test_delivered_rotation_finishes_undelivered_one_is_withdrawn(self, fake_api):
+    def test_stage_then_commit(self, fake_api):
         fake_api.add_key('r1', 'ok', 'WRITE')
         fake_api.add_key('r1', 'bad', 'ADMIN')
+        fake_api.add_key('r1', 'upd')
         entries = [dict(repo_id='r1', name='ok', rotate=True), dict(repo_id='r1', name='bad', rotate=True),
-                   dict(repo_id='r1', name='fresh')]
-        first = run(fake_api, entries, retire_old_keys=False)
-        minted = dict((s['name'], s['id']) for s in first['new_secrets'])
-        assert minted == dict(ok='k3', bad='k4', fresh='k5')
+                   dict(repo_id='r1', name='fresh'), dict(repo_id='r1', name='good-new'),
+                   dict(repo_id='r1', name='upd', access='ADMIN')]
+        staged = run(fake_api, entries, phase='stage')
+        assert [(w[0], (w[2] or {}).get('name')) for w in fake_api.writes] == [
+            ('POST', replacement_name('ok', 'k1')), ('POST', replacement_name('bad', 'k2')),
+            ('POST', staged_name('fresh')), ('POST', staged_name('good-new'))]
+        assert [(r['action'], r['id'], r.get('pending')) for r in staged['results']] == [
+            ('stage_rotation', 'k4', None), ('stage_rotation', 'k5', None), ('stage_create', 'k6', None),
+            ('stage_create', 'k7', None), ('none', 'k3', 'update')]
+        assert staged['new_keys'] == [dict(repo_id='r1', id=k, name=n) for k, n in
+                                      (('k4', 'ok'), ('k5', 'bad'), ('k6', 'fresh'), ('k7', 'good-new'))]
+        assert [s['secret'] for s in staged['new_secrets']] == [SECRET + k for k in ('k4', 'k5', 'k6', 'k7')]
+        assert SECRET not in json.dumps(staged['new_keys'])
         del fake_api.calls[:]
 
-        second = run(fake_api, entries, create_keys=False,
-                     undelivered=[dict(repo_id='r1', id='k4'), dict(repo_id='r1', id='k5'),
-                                  dict(repo_id='r2', id='k3')])  # k3 of another repository: not this one
-        assert paths(fake_api.writes) == [('DELETE', '/repo/r1/apikey/k1'), ('PUT', '/repo/r1/apikey/k3'),
-                                          ('DELETE', '/repo/r1/apikey/k4'), ('DELETE', '/repo/r1/apikey/k5')]
-        assert [(r['action'], r['id'], r['changed']) for r in second['results']] == [
-            ('finish_rotation', 'k3', True), ('withdraw', 'k2', True), ('withdraw', None, True)]
-        assert second['new_secrets'] == [] and second['failures'] == []
-        assert live(fake_api) == [('k2', 'bad', 'ADMIN'), ('k3', 'ok', 'WRITE')]
-        assert [(c['action'], c['name'], c['key_id']) for c in second['changes']] == [
-            ('finish_rotation', 'ok', 'k1'), ('withdraw', 'bad', 'k2'), ('withdraw', 'fresh', 'k5')]
+        committed = run(fake_api, entries, phase='commit',
+                        delivered=[dict(repo_id='r1', id='k4'), dict(repo_id='r1', id='k7', name='good-new'),
+                                   dict(repo_id='r2', id='k5')])  # k5 of another repository: not this one
+        assert paths(fake_api.writes) == [
+            ('DELETE', '/repo/r1/apikey/k1'), ('PUT', '/repo/r1/apikey/k4'), ('DELETE', '/repo/r1/apikey/k5'),
+            ('DELETE', '/repo/r1/apikey/k6'), ('PUT', '/repo/r1/apikey/k7'), ('PUT', '/repo/r1/apikey/k3')]
+        assert [(r['action'], r['id'], r.get('withdrawn')) for r in committed['results']] == [
+            ('finish_rotation', 'k4', None), ('withdraw', 'k2', ['k5']), ('withdraw', None, ['k6']),
+            ('finish_create', 'k7', None), ('update', 'k3', None)]
+        assert committed['new_secrets'] == [] and committed['failures'] == []
+        assert sorted(live(fake_api)) == [('k2', 'bad', 'ADMIN'), ('k3', 'upd', 'ADMIN'), ('k4', 'ok', 'WRITE'),
+                                          ('k7', 'good-new', 'READ')]
 
-        # The rerun rotates and creates again: another secret to deliver; the old key was valid all along.
-        third = run(fake_api, entries, retire_old_keys=False)
-        assert sorted(s['name'] for s in third['new_secrets']) == ['bad', 'fresh', 'ok']
+        # The rerun stages again what was withdrawn: another secret to deliver; the old key was valid all along.
+        again = run(fake_api, entries[1:3], phase='stage')
+        assert sorted(s['name'] for s in again['new_secrets']) == ['bad', 'fresh']
 
-    def test_create_keys_false_mints_nothing(self, fake_api):
+    def test_a_stage_withdraws_what_an_interrupted_stage_left_and_mints_again(self, fake_api):
+        fake_api.add_key('r1', 'ci', 'WRITE')
+        entries = [dict(repo_id='r1', name='ci', rotate=True), dict(repo_id='r1', name='new')]
+        run(fake_api, entries, phase='stage')  # the play stops here: nobody delivered k2, k3
+        del fake_api.calls[:]
+        rerun = run(fake_api, entries, phase='stage')
+        assert paths(fake_api.writes) == [('DELETE', '/repo/r1/apikey/k2'), ('POST', '/repo/r1/apikey'),
+                                          ('DELETE', '/repo/r1/apikey/k3'), ('POST', '/repo/r1/apikey')]
+        assert [(r['action'], r['id'], r['withdrawn']) for r in rerun['results']] == [
+            ('stage_rotation', 'k4', ['k2']), ('stage_create', 'k5', ['k3'])]
+        assert live(fake_api) == [('k1', 'ci', 'WRITE'), ('k4', replacement_name('ci', 'k1'), 'WRITE'),
+                                  ('k5', staged_name('new'), 'READ')]
+
+    def test_a_run_of_all_after_an_interrupted_stage_never_finishes_onto_the_unknown_secret(self, fake_api):
+        fake_api.add_key('r1', 'ci', 'WRITE')
+        run(fake_api, [dict(repo_id='r1', name='ci', rotate=True)], phase='stage')
+        del fake_api.calls[:]
+        rerun = run(fake_api, [dict(repo_id='r1', name='ci', rotate=True)])
+        assert paths(fake_api.writes) == [('DELETE', '/repo/r1/apikey/k2'), ('POST', '/repo/r1/apikey'),
+                                          ('DELETE', '/repo/r1/apikey/k1'), ('PUT', '/repo/r1/apikey/k3')]
+        assert [s['id'] for s in rerun['new_secrets']] == ['k3']
+        assert live(fake_api) == [('k3', 'ci', 'WRITE')]
+
+    def test_a_commit_mints_nothing(self, fake_api):
         fake_api.add_key('r1', 'due')
         fake_api.add_key('r1', 'upd')
         result = run(fake_api, [dict(repo_id='r1', name='due', rotate=True), dict(repo_id='r1', name='missing'),
-                                dict(repo_id='r1', name='upd', access='ADMIN')], create_keys=False)
+                                dict(repo_id='r1', name='upd', access='ADMIN')], phase='commit')
         assert paths(fake_api.writes) == [('PUT', '/repo/r1/apikey/k2')]
         assert result['new_secrets'] == []
-        outcomes = [(r['action'], r['changed'], r.get('pending_rotation'), r.get('pending_create'))
-                    for r in result['results']]
-        assert outcomes == [('rotate', False, True, None), ('create', False, None, True), ('update', True, None, None)]
+        assert [(r['action'], r['changed'], r.get('pending')) for r in result['results']] == [
+            ('none', False, 'rotate'), ('none', False, 'create'), ('update', True, None)]
+
+    def test_a_stage_changes_nothing_else(self, fake_api):
+        fake_api.add_key('r1', 'upd')
+        fake_api.add_key('r1', 'gone')
+        fake_api.add_key('r1', 'stray')
+        result = run(fake_api, [dict(repo_id='r1', name='upd', access='WRITE'),
+                                dict(repo_id='r1', name='gone', state='absent')], phase='stage', exclusive=True)
+        assert fake_api.writes == []
+        assert [(r['action'], r.get('pending')) for r in result['results']] == [('none', 'update'), ('none', 'delete')]
 
     def test_withdrawal_in_check_mode_sends_nothing(self, fake_api):
-        fake_api.add_key('r1', 'ci')
-        result = run(fake_api, [dict(repo_id='r1', name='ci')], create_keys=False, check_mode=True,
-                     undelivered=[dict(repo_id='r1', id='k1')])
+        fake_api.add_key('r1', staged_name('ci'))
+        result = run(fake_api, [dict(repo_id='r1', name='ci')], phase='commit', check_mode=True)
         assert fake_api.writes == []
         assert result['changes'][0]['action'] == 'withdraw' and result['changed'] is True
 
-    def test_a_failing_withdrawal_is_a_failure(self, fake_api):
+    def test_a_failing_withdrawal_is_a_failure_and_not_reported_withdrawn(self, fake_api):
+        fake_api.add_key('r1', 'ci')
+        fake_api.add_key('r1', replacement_name('ci', 'k1'))
+        fake_api.failures[('DELETE', '/repo/r1/apikey/k2')] = server_error('DELETE', '/repo/r1/apikey/k2')
+        result = run(fake_api, [dict(repo_id='r1', name='ci', rotate=True)], phase='commit')
+        [failure] = result['failures']
+        assert failure.startswith("entry 1 (name 'ci'): withdrawing API key k2 ('ci' in repository r1, a new key whose "
+                                  "secret is not known to have been delivered) failed (the Flashback API failed on "
+                                  "DELETE /repo/r1/apikey/k2 with HTTP 500")
+        assert 'withdrawn' not in result['results'][0] and result['results'][0]['failed'] is True
+        # It is still staged: the next run withdraws it again, never finishes onto it.
+        del fake_api.failures[('DELETE', '/repo/r1/apikey/k2')]
+        rerun = run(fake_api, [dict(repo_id='r1', name='ci', rotate=True)], phase='commit')
+        assert rerun['results'][0]['withdrawn'] == ['k2']
+        assert live(fake_api) == [('k1', 'ci', 'READ')]
+
+    def test_a_stage_whose_withdrawal_fails_mints_nothing(self, fake_api):
+        fake_api.add_key('r1', staged_name('ci'))
+        fake_api.failures[('DELETE', '/repo/r1/apikey/k1')] = server_error('DELETE', '/repo/r1/apikey/k1')
+        result = run(fake_api, [dict(repo_id='r1', name='ci')], phase='stage')
+        assert result['new_secrets'] == [] and len(result['failures']) == 1
+        assert paths(fake_api.writes) == [('DELETE', '/repo/r1/apikey/k1')]
+
+    def test_a_delivered_rotation_whose_retirement_fails_is_handed_back(self, fake_api):
+        fake_api.add_key('r1', 'ci')
+        fake_api.add_key('r1', replacement_name('ci', 'k1'))
+        fake_api.failures[('DELETE', '/repo/r1/apikey/k1')] = server_error('DELETE', '/repo/r1/apikey/k1')
+        result = run(fake_api, [dict(repo_id='r1', name='ci')], phase='commit', delivered=[dict(repo_id='r1', id='k2')])
+        assert result['failures'][0].endswith('rerun to finish it')
+        assert live(fake_api) == [('k1', 'ci', 'READ'), ('k2', handed_back_name('ci', 'k1'), 'READ')]
+        del fake_api.failures[('DELETE', '/repo/r1/apikey/k1')]
+        rerun = run(fake_api, [dict(repo_id='r1', name='ci')], phase='stage')  # the role's next run starts with a stage
+        assert rerun['new_secrets'] == [] and rerun['results'][0]['pending'] == 'finish_rotation'
+        run(fake_api, [dict(repo_id='r1', name='ci')], phase='commit')
+        assert live(fake_api) == [('k2', 'ci', 'READ')]
+
+    def test_a_rotation_that_cannot_record_the_hand_back_says_a_rerun_replaces_it(self, fake_api):
         fake_api.add_key('r1', 'ci')
         fake_api.failures[('DELETE', '/repo/r1/apikey/k1')] = server_error('DELETE', '/repo/r1/apikey/k1')
-        result = run(fake_api, [dict(repo_id='r1', name='ci')], create_keys=False,
-                     undelivered=[dict(repo_id='r1', id='k1')])
-        assert len(result['failures']) == 1 and 'HTTP 500' in result['failures'][0]
-        assert live(fake_api) == [('k1', 'ci', 'READ')]
+        fake_api.failures[('PUT', '/repo/r1/apikey/k2')] = server_error('PUT', '/repo/r1/apikey/k2')
+        result = run(fake_api, [dict(repo_id='r1', name='ci', rotate=True)])
+        assert result['failures'][0].endswith('a rerun withdraws the new key and makes another')
+        assert live(fake_api) == [('k1', 'ci', 'READ'), ('k2', replacement_name('ci', 'k1'), 'READ')]
+
+    @pytest.mark.parametrize('phase, delivered, message', [
+        ('later', [], "phase is 'later'; use one of all, stage, commit"),
+        ('stage', [dict(repo_id='r1', id='k1')], 'delivered is for phase commit (or all)'),
+    ])
+    def test_bad_phase_options(self, fake_api, phase, delivered, message):
+        with pytest.raises(errors.ConfigurationError) as exc:
+            run(fake_api, [dict(repo_id='r1', name='ci')], phase=phase, delivered=delivered)
+        assert message in exc.value.message
+        assert fake_api.calls == []
 
 
 class TestExclusive:
@@ -442,7 +502,7 @@ class TestExclusive:
         assert live(fake_api, 'r2') == [('k5', 'other-repo-untouched', 'READ')]
 
     def test_spares_unfinished_rotations_of_declared_names(self, fake_api):
-        fake_api.add_key('r1', replacement_name('ci', 'k0'))
+        fake_api.add_key('r1', handed_back_name('ci', 'k0'))
         fake_api.add_key('r1', replacement_name('gone', 'k0'))
         result = run(fake_api, [dict(repo_id='r1', name='ci')], exclusive=True)
         assert [(c['action'], c['name']) for c in result['changes']] == [
@@ -563,7 +623,7 @@ class TestDiff:
         fake_api.add_key('r1', 'upd')
         fake_api.add_key('r1', 'del')
         fake_api.add_key('r1', 'fin')
-        fake_api.add_key('r1', replacement_name('fin', 'k4'))
+        fake_api.add_key('r1', handed_back_name('fin', 'k4'))
         result = run(fake_api, [dict(repo_id='r1', name='new'), dict(repo_id='r1', name='rot', rotate=True),
                                 dict(repo_id='r1', name='upd', access='ADMIN'),
                                 dict(repo_id='r1', name='del', state='absent'), dict(repo_id='r1', name='fin')])
@@ -586,7 +646,7 @@ class TestConvergeSet:
     @pytest.mark.parametrize('diff', [False, True])
     def test_documented_return_only(self, fake_api, diff):
         result = converge.converge_set(fake_api, self.params(), check_mode=False, diff=diff)
-        keys = {'changed', 'changes', 'results', 'new_secrets', 'failures'}
+        keys = {'changed', 'changes', 'results', 'new_secrets', 'new_keys', 'failures'}
         assert set(result) == (keys | {'diff'} if diff else keys)
         json.dumps(result)
 
@@ -597,12 +657,11 @@ class TestConvergeSet:
         fake_api.add_key('r1', 'old')
         result = converge.converge_set(fake_api, self.params(
             apikeys=[dict(repo_id='r1', name='old')], exclusive=True, protected=['guard'], max_age_days=1,
-            retire_old_keys=False), check_mode=True, diff=False)
-        assert [(c['action'], c['name']) for c in result['changes']] == [('rotate', 'old'), ('delete', 'stray')]
-        assert result['results'][0]['pending_rotation'] is True
+            phase='stage'), check_mode=True, diff=False)
+        assert [(c['action'], c['name']) for c in result['changes']] == [('stage_rotation', 'old')]
         assert fake_api.writes == []
 
-    def test_retire_old_keys_defaults_to_true(self, fake_api):
+    def test_phase_defaults_to_all(self, fake_api):
         fake_api.add_key('r1', 'a')
         converge.converge_set(fake_api, self.params(apikeys=[dict(repo_id='r1', name='a', rotate=True)]),
                               check_mode=False, diff=False)

@@ -13,7 +13,11 @@ import re
 import pytest
 
 from ansible_collections.flashback.platform.plugins.module_utils import converge, errors, reconcile
-from ansible_collections.flashback.platform.plugins.module_utils.reconcile import replacement_name, retiring_name
+from ansible_collections.flashback.platform.plugins.module_utils.reconcile import (
+    handed_back_name,
+    replacement_name,
+    retiring_name,
+)
 
 NOW = datetime.datetime(2026, 12, 27, 10, 0, 0)
 
@@ -81,7 +85,7 @@ class TestDecide:
         assert decision.action == 'delete' and [k['id'] for k in decision.doomed] == ['k0']
 
     def test_finishing_an_interrupted_rotation_keeps_the_grace(self):
-        live = [key('k1', 'ci'), key('k2', replacement_name('ci', 'k1'))]
+        live = [key('k1', 'ci'), key('k2', handed_back_name('ci', 'k1'))]
         decision = reconcile.decide(entry(retire_after_days=2), live, NOW)
         assert decision.action == 'finish_rotation' and decision.retire_after == '2026-12-29'
 
@@ -164,10 +168,19 @@ class TestExecute:
         del fake_api.failures[('PUT', path)]
         del fake_api.calls[:]
         second = run(fake_api, declared)
-        assert 'POST' not in [c[0] for c in fake_api.writes]
-        assert second['new_secrets'] == [] and second['failures'] == []
-        assert names(fake_api) == sorted(['ci', retiring_name('ci', '2027-01-03')])
-        assert [k['id'] for k in fake_api.keys['r1'] if k['name'] == 'ci'] == ['k2']
+        if failing == 'retire-rename':
+            # The first run recorded the hand-back on the new key: the rerun finishes it, no second key.
+            assert 'POST' not in [c[0] for c in fake_api.writes]
+            assert second['new_secrets'] == [] and second['failures'] == []
+            assert names(fake_api) == sorted(['ci', retiring_name('ci', '2027-01-03')])
+            assert [k['id'] for k in fake_api.keys['r1'] if k['name'] == 'ci'] == ['k2']
+        else:
+            # Every PUT of the new key failed, the hand-back's too: nothing records that its secret reached anyone,
+            # so the rerun withdraws it and mints another, handed back in its result; the old key is still valid.
+            assert first['failures'][0].endswith('a rerun withdraws the new key and makes another')
+            assert [c[:2] for c in fake_api.writes] == [('DELETE', '/repo/r1/apikey/k2'), ('POST', '/repo/r1/apikey')]
+            assert [s['id'] for s in second['new_secrets']] == ['k3'] and second['failures'] == []
+            assert names(fake_api) == sorted(['ci', retiring_name('ci', '2027-01-03')])
 
 
 class TestDueSoon:
@@ -187,7 +200,7 @@ class TestDueSoon:
         fake_api.add_key('r1', 'a')  # the fake creates keys at 2026-11-27T10:00:0N: 29 whole days old at NOW
         fake_api.add_key('r1', 'b')
         params = dict(apikeys=[dict(repo_id='r1', name='a', max_age_days=33), dict(repo_id='r1', name='b', max_age_days=90)],
-                      exclusive=False, protected=[], max_age_days=None, concurrency=1, retire_old_keys=True,
+                      exclusive=False, protected=[], max_age_days=None, concurrency=1, phase='all', delivered=[],
                       retire_after_days=None, warn_before_days=5)
         converge_now = converge.utc_now
         try:

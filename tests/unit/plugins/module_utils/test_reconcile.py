@@ -14,7 +14,11 @@ import re
 import pytest
 
 from ansible_collections.flashback.platform.plugins.module_utils import reconcile
-from ansible_collections.flashback.platform.plugins.module_utils.reconcile import replacement_name
+from ansible_collections.flashback.platform.plugins.module_utils.reconcile import (
+    handed_back_name,
+    replacement_name,
+    staged_name,
+)
 
 # Keys made by key() below are created at 2026-11-27T10:00:00Z unless told: exactly 30 days before NOW.
 NOW = datetime.datetime(2026, 12, 27, 10, 0, 0)
@@ -93,18 +97,18 @@ DECIDE_CASES = [
                  ['k1'], None, None, id='rotate-max-age-one-second-older'),
     pytest.param(dict(max_age_days=30), [key('k1', 'ci', created_at='2026-11-27T11:59:59+02:00')], 'rotate', 'READ',
                  'k1', ['k1'], None, None, id='rotate-max-age-offset-counts'),
-    # finish_rotation: before anything else; omitted access keeps the replacement's level
-    pytest.param(dict(), [key('k1', 'ci'), key('k2', replacement_name('ci', 'k1'), 'WRITE')], 'finish_rotation', 'WRITE', 'k1',
+    # finish_rotation of a handed-back replacement: before anything else; omitted access keeps the replacement's level
+    pytest.param(dict(), [key('k1', 'ci'), key('k2', handed_back_name('ci', 'k1'), 'WRITE')], 'finish_rotation', 'WRITE', 'k1',
                  ['k1'], 'k2', None, id='finish-with-current'),
-    pytest.param(dict(), [key('k2', replacement_name('ci', 'k0'), 'ADMIN')], 'finish_rotation', 'ADMIN', None, [], 'k2', None,
+    pytest.param(dict(), [key('k2', handed_back_name('ci', 'k0'), 'ADMIN')], 'finish_rotation', 'ADMIN', None, [], 'k2', None,
                  id='finish-without-current'),
-    pytest.param(dict(access='READ'), [key('k1', 'ci'), key('k2', replacement_name('ci', 'k1'), 'WRITE')], 'finish_rotation',
+    pytest.param(dict(access='READ'), [key('k1', 'ci'), key('k2', handed_back_name('ci', 'k1'), 'WRITE')], 'finish_rotation',
                  'READ', 'k1', ['k1'], 'k2', None, id='finish-with-explicit-access'),
-    pytest.param(dict(rotate=True), [key('k1', 'ci'), key('k2', replacement_name('ci', 'k1'))], 'finish_rotation', 'READ',
+    pytest.param(dict(rotate=True), [key('k1', 'ci'), key('k2', handed_back_name('ci', 'k1'))], 'finish_rotation', 'READ',
                  'k1', ['k1'], 'k2', None, id='finish-instead-of-another-rotation'),
-    pytest.param(dict(max_age_days=30), [key('k1', 'ci', created_at=None), key('k2', replacement_name('ci', 'k1'))],
+    pytest.param(dict(max_age_days=30), [key('k1', 'ci', created_at=None), key('k2', handed_back_name('ci', 'k1'))],
                  'finish_rotation', 'READ', 'k1', ['k1'], 'k2', None, id='finish-before-judging-age'),
-    pytest.param(dict(name='new', key_id='k1'), [key('k1', 'old'), key('k2', replacement_name('new', 'k1'), 'WRITE')],
+    pytest.param(dict(name='new', key_id='k1'), [key('k1', 'old'), key('k2', handed_back_name('new', 'k1'), 'WRITE')],
                  'finish_rotation', 'WRITE', 'k1', ['k1'], 'k2', None, id='finish-by-key-id'),
     # delete: every holder of the name and every pending replacement
     pytest.param(dict(state='absent'), [key('k1', 'ci'), key('k2', 'other')], 'delete', None, 'k1', ['k1'], None,
@@ -146,7 +150,7 @@ DECIDE_CASES = [
                  id='refuse-several-pending'),
     pytest.param(dict(), [key('k8', 'ci'), key('n1', replacement_name('ci', 'k8')), key('n2', replacement_name('ci', 'k9'))], 'refuse',
                  None, 'k8', [], None, '2 unfinished rotations', id='refuse-several-pending-with-current'),
-    pytest.param(dict(), [key('k1', 'ci'), key('n1', replacement_name('ci', 'k9'))], 'refuse', None, 'k1', [], None,
+    pytest.param(dict(), [key('k1', 'ci'), key('n1', handed_back_name('ci', 'k9'))], 'refuse', None, 'k1', [], None,
                  "API key k1 is named 'ci', but the unfinished rotation n1 replaces key k9: delete one of them",
                  id='refuse-mismatched-old-id'),
     pytest.param(dict(max_age_days=30), [key('k1', 'ci', created_at=None)], 'refuse', None, 'k1', [], None,
@@ -161,7 +165,7 @@ DECIDE_CASES = [
                  None, "cannot rename API key k1 to 'b' in repository r1: live key k2 already has that name",
                  id='refuse-rotate-rename-onto-live-name'),
     # An unknown key_id is refused before a pending rotation of the name is looked at.
-    pytest.param(dict(key_id='k9'), [key('n1', replacement_name('ci', 'k3'))], 'refuse', None, None, [], None,
+    pytest.param(dict(key_id='k9'), [key('n1', handed_back_name('ci', 'k3'))], 'refuse', None, None, [], None,
                  'no live API key with id k9 in repository r1', id='refuse-unknown-key-id-beside-pending'),
 ]
 
@@ -191,35 +195,6 @@ class TestDecide:
         reconcile.decide(declared, live, NOW)
         assert (repr(live), repr(declared)) == snapshot
 
-    # Columns: the entry's fields, live keys, undelivered ids, then action, current, doomed, replacement.
-    @pytest.mark.parametrize('fields, live, undelivered, action, current, doomed, replacement', [
-        pytest.param(dict(rotate=True), [key('k1', 'ci', 'ADMIN'), key('k2', replacement_name('ci', 'k1'))], {'k2'},
-                     'withdraw', 'k1', ['k2'], None, id='undelivered-replacement-goes-old-key-stays'),
-        pytest.param(dict(max_age_days=1), [key('k2', replacement_name('ci', 'k1'))], {'k2'},
-                     'withdraw', None, ['k2'], None, id='undelivered-replacement-without-old-key'),
-        pytest.param(dict(), [key('k1', 'ci')], {'k1'}, 'withdraw', 'k1', ['k1'], None,
-                     id='undelivered-new-key-goes'),
-        pytest.param(dict(rotate=True), [key('k1', 'ci'), key('k2', replacement_name('ci', 'k1'))], {'k9', 'k1'},
-                     'finish_rotation', 'k1', ['k1'], 'k2', id='delivered-replacement-is-finished'),
-        pytest.param(dict(), [key('k1', 'ci')], {'k9'}, 'none', 'k1', [], None, id='other-ids-change-nothing'),
-        pytest.param(dict(), [key('k1', 'other')], {'k1'}, 'create', None, [], None,
-                     id='undelivered-key-of-another-name-is-not-this-entrys'),
-        pytest.param(dict(state='absent'), [key('k1', 'ci')], {'k1'}, 'delete', 'k1', ['k1'], None,
-                     id='absent-deletes-as-always'),
-    ])
-    def test_undelivered_keys_are_withdrawn(self, fields, live, undelivered, action, current, doomed, replacement):
-        decision = reconcile.decide(entry(**fields), live, NOW, frozenset(undelivered))
-        assert decision.action == action
-        assert (decision.current or {}).get('id') == current
-        assert ids(decision.doomed) == doomed
-        assert (decision.replacement or {}).get('id') == replacement
-        assert decision.retire_after is None
-
-    def test_withdrawal_keeps_the_old_keys_level(self):
-        live = [key('k1', 'ci', 'WRITE'), key('k2', replacement_name('ci', 'k1'), 'ADMIN')]
-        decision = reconcile.decide(entry(rotate=True, access='ADMIN'), live, NOW, frozenset(['k2']))
-        assert (decision.action, decision.access) == ('withdraw', 'WRITE')
-
     def test_max_age_is_measured_from_now(self):
         live = [key('k1', 'ci')]
         declared = entry(max_age_days=30)
@@ -228,6 +203,146 @@ class TestDecide:
 
     def test_repr(self):
         assert repr(reconcile.decide(entry(), [], NOW)) == 'Decision(create r1/ci)'
+
+
+K1 = key('k1', 'ci', 'WRITE')
+REPLACING = key('k2', replacement_name('ci', 'k1'), 'ADMIN')  # staged by a run that handed nothing back
+HANDED_BACK = key('k2', handed_back_name('ci', 'k1'), 'ADMIN')  # its minting run returned the secret
+STAGED = key('k2', staged_name('ci'))  # a new key staged for a delivery
+# Columns: phase, the entry's fields, live keys, ids confirmed delivered, then what the Decision must say: action,
+# ids withdrawn first, id of current, ids of doomed, id of replacement, the name a mint creates under, pending.
+RULE_CASES = [
+    # Phase all, nothing pending: the run that mints finishes in the result that hands the secret back (a).
+    pytest.param('all', dict(rotate=True), [K1], (), 'rotate', [], 'k1', ['k1'], None, replacement_name('ci', 'k1'),
+                 None, id='all-rotates-in-one-run'),
+    pytest.param('all', dict(), [], (), 'create', [], None, [], None, 'ci', None, id='all-creates-under-the-name'),
+    # Stage only mints, under the markers; the old key is not touched.
+    pytest.param('stage', dict(rotate=True), [K1], (), 'stage_rotation', [], 'k1', [], None,
+                 replacement_name('ci', 'k1'), None, id='stage-mints-a-replacement-beside-the-old-key'),
+    pytest.param('stage', dict(), [], (), 'stage_create', [], None, [], None, staged_name('ci'), None,
+                 id='stage-mints-a-new-key-under-the-staged-name'),
+    pytest.param('stage', dict(access='ADMIN'), [K1], (), 'none', [], 'k1', [], None, None, 'update',
+                 id='stage-leaves-updates-to-the-commit'),
+    pytest.param('stage', dict(state='absent'), [K1], (), 'none', [], 'k1', [], None, None, 'delete',
+                 id='stage-leaves-deletes-to-the-commit'),
+    # Commit never mints.
+    pytest.param('commit', dict(rotate=True), [K1], (), 'none', [], 'k1', [], None, None, 'rotate',
+                 id='commit-does-not-rotate'),
+    pytest.param('commit', dict(), [], (), 'none', [], None, [], None, None, 'create', id='commit-does-not-create'),
+    pytest.param('commit', dict(access='ADMIN'), [K1], (), 'update', [], 'k1', [], None, None, None,
+                 id='commit-updates'),
+    # (c) a commit that names the new key delivered finishes it.
+    pytest.param('commit', dict(rotate=True), [K1, REPLACING], {'k2'}, 'finish_rotation', [], 'k1', ['k1'], 'k2',
+                 None, None, id='commit-finishes-a-delivered-replacement'),
+    pytest.param('commit', dict(), [STAGED], {'k2'}, 'finish_create', [], None, [], 'k2', None, None,
+                 id='commit-names-a-delivered-staged-key'),
+    pytest.param('all', dict(), [STAGED], {'k2'}, 'finish_create', [], None, [], 'k2', None, None,
+                 id='all-with-delivered-names-a-staged-key'),
+    # Nothing confirms the secret: the commit withdraws the new key, the old key stays.
+    pytest.param('commit', dict(rotate=True), [K1, REPLACING], (), 'withdraw', ['k2'], 'k1', [], None, None, None,
+                 id='commit-withdraws-an-undelivered-replacement'),
+    pytest.param('commit', dict(), [STAGED], (), 'withdraw', ['k2'], None, [], None, None, None,
+                 id='commit-withdraws-an-undelivered-staged-key'),
+    pytest.param('commit', dict(rotate=True), [K1, REPLACING], {'k9'}, 'withdraw', ['k2'], 'k1', [], None, None, None,
+                 id='commit-other-ids-confirm-nothing'),
+    # ... and a stage or a run of all withdraws it and mints another (an interrupted delivery, a hook that did not
+    # load, a killed play): the issue's outage, where a rerun finished onto a secret nobody held.
+    pytest.param('all', dict(rotate=True), [K1, REPLACING], (), 'rotate', ['k2'], 'k1', ['k1'], None,
+                 replacement_name('ci', 'k1'), None, id='all-withdraws-and-rotates-again'),
+    pytest.param('stage', dict(rotate=True), [K1, REPLACING], (), 'stage_rotation', ['k2'], 'k1', [], None,
+                 replacement_name('ci', 'k1'), None, id='stage-withdraws-and-stages-again'),
+    pytest.param('stage', dict(), [STAGED], (), 'stage_create', ['k2'], None, [], None, staged_name('ci'), None,
+                 id='stage-withdraws-a-staged-key-and-stages-again'),
+    pytest.param('all', dict(), [STAGED], (), 'create', ['k2'], None, [], None, 'ci', None,
+                 id='all-withdraws-a-staged-key-and-creates'),
+    pytest.param('all', dict(), [K1, REPLACING], (), 'withdraw', ['k2'], 'k1', [], None, None, None,
+                 id='all-withdraws-when-no-rotation-is-due'),
+    pytest.param('all', dict(access='ADMIN'), [K1, REPLACING], (), 'update', ['k2'], 'k1', [], None, None, None,
+                 id='all-withdraws-then-updates'),
+    pytest.param('all', dict(), [REPLACING], (), 'create', ['k2'], None, [], None, 'ci', None,
+                 id='all-withdraws-a-replacement-whose-old-key-is-gone-and-creates'),
+    # (b) the minting run handed the secret back and recorded it on the key: any later run but a stage finishes it.
+    pytest.param('all', dict(), [K1, HANDED_BACK], (), 'finish_rotation', [], 'k1', ['k1'], 'k2', None, None,
+                 id='all-finishes-a-handed-back-replacement'),
+    pytest.param('all', dict(rotate=True), [K1, HANDED_BACK], (), 'finish_rotation', [], 'k1', ['k1'], 'k2', None, None,
+                 id='all-finishes-a-handed-back-replacement-before-rotating'),
+    pytest.param('all', dict(), [HANDED_BACK], (), 'finish_rotation', [], None, [], 'k2', None, None,
+                 id='all-finishes-a-handed-back-replacement-whose-old-key-is-gone'),
+    pytest.param('commit', dict(), [K1, HANDED_BACK], (), 'finish_rotation', [], 'k1', ['k1'], 'k2', None, None,
+                 id='commit-finishes-a-handed-back-replacement'),
+    pytest.param('stage', dict(rotate=True), [K1, HANDED_BACK], (), 'none', [], 'k1', [], None, None,
+                 'finish_rotation', id='stage-leaves-a-handed-back-replacement-to-the-commit'),
+    # Markers of other names, and names that only look like markers, are not this entry's.
+    pytest.param('commit', dict(), [K1, key('k2', replacement_name('other', 'k1'))], {'k2'}, 'none', [], 'k1', [],
+                 None, None, None, id='commit-a-delivered-key-of-another-name-is-not-this-entrys'),
+    pytest.param('all', dict(), [key('k2', 'ci (staged #00000000)')], (), 'create', [], None, [], None, 'ci', None,
+                 id='a-name-like-a-staged-marker-is-an-ordinary-key'),
+    pytest.param('all', dict(state='absent'), [K1, STAGED], (), 'delete', [], 'k1', ['k1', 'k2'], None, None, None,
+                 id='absent-deletes-the-staged-key-too'),
+]
+
+
+class TestDeliveryRule:
+    """A new key is finished only when its secret is known to have reached someone."""
+
+    @pytest.mark.parametrize('phase, fields, live, delivered, action, withdrawn, current, doomed, replacement, '
+                             'mint_as, pending', RULE_CASES)
+    def test_rule(self, phase, fields, live, delivered, action, withdrawn, current, doomed, replacement, mint_as,
+                  pending):
+        decision = reconcile.decide(entry(**fields), live, NOW, phase, frozenset(delivered))
+        assert decision.action == action
+        assert ids(decision.withdrawn) == withdrawn
+        assert (decision.current or {}).get('id') == current
+        assert ids(decision.doomed) == doomed
+        assert (decision.replacement or {}).get('id') == replacement
+        assert decision.mint_as == mint_as
+        assert decision.pending == pending
+
+    @pytest.mark.parametrize('phase', reconcile.PHASES)
+    @pytest.mark.parametrize('pending_key', [REPLACING, STAGED], ids=['replacing', 'staged'])
+    def test_never_finishes_an_unconfirmed_new_key(self, phase, pending_key):
+        for fields in (dict(), dict(rotate=True), dict(access='READ'), dict(max_age_days=1)):
+            live = [K1, pending_key] if pending_key is REPLACING else [pending_key]
+            decision = reconcile.decide(entry(**fields), live, NOW, phase)
+            assert decision.action not in ('finish_rotation', 'finish_create')
+            assert ids(decision.withdrawn) == ['k2']
+            assert decision.replacement is None
+
+    def test_a_rotation_that_cannot_finish_hands_back_under_the_handed_back_name(self):
+        assert reconcile.decide(entry(rotate=True), [K1], NOW).hand_back_as == handed_back_name('ci', 'k1')
+        assert reconcile.decide(entry(rotate=True), [K1], NOW, 'stage').hand_back_as is None
+        finishing = reconcile.decide(entry(), [K1, REPLACING], NOW, 'commit', frozenset(['k2']))
+        assert finishing.hand_back_as == handed_back_name('ci', 'k1')
+        assert reconcile.decide(entry(), [STAGED], NOW, 'commit', frozenset(['k2'])).hand_back_as is None
+
+    def test_withdrawal_keeps_the_old_keys_level(self):
+        decision = reconcile.decide(entry(rotate=True, access='ADMIN'), [K1, REPLACING], NOW, 'commit')
+        assert (decision.action, decision.access) == ('withdraw', 'WRITE')
+
+    def test_finishing_keeps_the_new_keys_level_unless_declared(self):
+        assert reconcile.decide(entry(), [K1, HANDED_BACK], NOW).access == 'ADMIN'
+        assert reconcile.decide(entry(access='READ'), [K1, HANDED_BACK], NOW).access == 'READ'
+
+    def test_a_delivered_staged_key_beside_a_live_key_of_the_name_is_refused(self):
+        decision = reconcile.decide(entry(), [K1, STAGED], NOW, 'commit', frozenset(['k2']))
+        assert decision.action == 'refuse'
+        assert decision.reason == ("API key k1 is named 'ci', but the unfinished creation k2 is a new key: delete one "
+                                   "of them")
+
+    def test_stage_deletes_no_expired_retiring_key(self):
+        live = [K1, key('k0', reconcile.retiring_name('ci', '2026-12-01'))]
+        assert reconcile.decide(entry(), live, NOW, 'stage').expired == []
+        assert ids(reconcile.decide(entry(), live, NOW, 'commit').expired) == ['k0']
+
+    def test_stage_deletes_nothing_in_exclusive_mode(self):
+        live = [K1, key('k3', 'stray')]
+        assert reconcile.decide_exclusive('r1', live, [entry()], [], 'stage') == []
+        assert ids(reconcile.decide_exclusive('r1', live, [entry()], [], 'commit')[0].doomed) == ['k3']
+
+    def test_exclusive_spares_every_marker_of_a_declared_name(self):
+        live = [K1, key('k2', staged_name('ci')), key('k4', handed_back_name('ci', 'k1')),
+                key('k5', staged_name('gone'))]
+        assert [d.current['id'] for d in reconcile.decide_exclusive('r1', live, [entry()], [])] == ['k5']
 
 
 def summary(decisions):

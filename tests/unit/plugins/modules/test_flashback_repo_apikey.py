@@ -12,7 +12,7 @@ import pytest
 
 from ansible_collections.flashback.platform.plugins.module_utils import errors, runner
 from ansible_collections.flashback.platform.plugins.modules import flashback_repo_apikey as module_under_test
-from ansible_collections.flashback.platform.plugins.module_utils.reconcile import replacement_name
+from ansible_collections.flashback.platform.plugins.module_utils.reconcile import handed_back_name, replacement_name
 
 
 def view(raw, repo_id='r1'):
@@ -198,9 +198,9 @@ class TestRunRotation:
         assert message in exc.value.message
         assert fake_api.calls == []
 
-    def test_rerun_finishes_an_interrupted_rotation_without_a_new_key(self, fake_api, make_module):
+    def test_rerun_finishes_a_handed_back_rotation_without_a_new_key(self, fake_api, make_module):
         fake_api.add_key('r1', 'ci')
-        fake_api.add_key('r1', replacement_name('ci', 'k1'))
+        fake_api.add_key('r1', handed_back_name('ci', 'k1'))
         result = module_under_test.run(make_module(repo_id='r1', name='ci', rotate=True), fake_api)
         assert result['changed'] is True and 'secret' not in result
         assert result['apikey']['id'] == 'k2' and result['replaced']['id'] == 'k1'

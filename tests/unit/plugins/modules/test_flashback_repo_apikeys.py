@@ -15,7 +15,7 @@ from ansible_collections.flashback.platform.plugins.modules import flashback_rep
 from ansible_collections.flashback.platform.plugins.modules import flashback_repo_apikeys as module_under_test
 from ansible_collections.flashback.platform.plugins.module_utils.reconcile import replacement_name
 
-RETURNED = {'changed', 'changes', 'results', 'new_secrets', 'failures'}
+RETURNED = {'changed', 'changes', 'results', 'new_secrets', 'new_keys', 'failures'}
 # FakeApi keys are created at 2026-11-27T10:00:0N.
 NOW = datetime.datetime(2026, 12, 27, 10, 0, 0)
 
@@ -25,7 +25,7 @@ def set_module(make_module):
     """FakeModule with the declared-set options' defaults; keyword arguments override them."""
     def factory(apikeys, check_mode=False, diff=False, **overrides):
         params = dict(apikeys=apikeys, exclusive=False, protected=[], max_age_days=None, concurrency=4,
-                      retire_old_keys=True)
+                      phase='all', delivered=[])
         params.update(overrides)
         return make_module(check_mode=check_mode, diff=diff, **params)
     return factory
@@ -85,13 +85,14 @@ class TestRun:
         assert [(c['action'], c['name']) for c in result['changes']] == [('rotate', 'old')]
         assert [s['id'] for s in result['new_secrets']] == ['k3']
 
-    def test_two_phase_rotation(self, fake_api, set_module):
+    def test_stage_then_commit(self, fake_api, set_module):
         fake_api.add_key('r1', 'ci', 'WRITE')
         entries = [dict(repo_id='r1', name='ci', rotate=True)]
-        first = module_under_test.run(set_module(entries, retire_old_keys=False), fake_api)
-        assert first['results'][0]['pending_rotation'] is True
+        first = module_under_test.run(set_module(entries, phase='stage'), fake_api)
+        assert first['results'][0]['action'] == 'stage_rotation'
+        assert first['new_keys'] == [dict(repo_id='r1', id='k2', name='ci')]
         assert [(k['id'], k['name']) for k in fake_api.keys['r1']] == [('k1', 'ci'), ('k2', replacement_name('ci', 'k1'))]
-        second = module_under_test.run(set_module(entries), fake_api)
+        second = module_under_test.run(set_module(entries, phase='commit', delivered=first['new_keys']), fake_api)
         assert [c['action'] for c in second['changes']] == ['finish_rotation'] and second['new_secrets'] == []
         assert [(k['id'], k['name']) for k in fake_api.keys['r1']] == [('k2', 'ci')]
 
@@ -137,7 +138,7 @@ class TestPlanModule:
         fake_api.add_key('r1', 'stray')
         module = set_module([dict(repo_id='r1', name='upd', access='ADMIN'), dict(repo_id='r1', name='new')],
                             exclusive=True)
-        del module.params['retire_old_keys']
+        del module.params['phase'], module.params['delivered']
         result = plan_module.run(module, fake_api)
         assert set(result) == {'changed', 'changes', 'results'}
         assert result['changed'] is False
@@ -196,7 +197,10 @@ class TestMain:
         (dict(apikeys=[dict(repo_id='r1', name='a', colour='red')]), 'colour'),
         (dict(apikeys=[dict(repo_id='r1')]), 'entry 1 needs a name'),
         (dict(apikeys=[dict(repo_id='r1', name='a')], concurrency=0), 'concurrency is 0; use 1 to 16'),
-        (dict(apikeys=[dict(repo_id='r1', name='a')], retire_old_keys='maybe'), 'retire_old_keys'),
+        (dict(apikeys=[dict(repo_id='r1', name='a')], phase='later'), 'value of phase must be one of: all, stage, commit'),
+        (dict(apikeys=[dict(repo_id='r1', name='a')], retire_old_keys=False), 'retire_old_keys'),
+        (dict(apikeys=[dict(repo_id='r1', name='a')], delivered=[dict(id='k1')]), 'repo_id'),
+        (dict(apikeys=[dict(repo_id='r1', name='a')], delivered=[dict(repo_id='r1', id='k1', secret='x')]), 'secret'),
     ])
     def test_bad_options_fail_cleanly(self, module_args, capsys, client, args, fragment):
         out = self.run_main(module_under_test, module_args, capsys, dict(args, api_token='unit-test-token'))

@@ -29,16 +29,22 @@ def secret(repo_id='r1', name='ci-reader', value=SECRET, **fields):
     return entry
 
 
+def without_access(entry):
+    return dict((field, value) for field, value in entry.items() if field != 'access')
+
+
 def decode(encoded):
     """The inverse of encode, also of its lowercased form: with it, encode is injective, also once case is folded."""
+    base, dummy, positions = encoded.partition('~')
+    upper = set(int(position) for position in positions.split('.')) if positions else set()
     out = bytearray()
     index = 0
-    while index < len(encoded):
-        if encoded[index] == '_':
-            out.append(int(encoded[index + 1:index + 3], 16))
+    while index < len(base):
+        if base[index] == '%':
+            out.append(int(base[index + 1:index + 3], 16))
             index += 3
         else:
-            out.append(ord(encoded[index]))
+            out.append(ord(base[index].upper() if index in upper else base[index].lower()))
             index += 1
     return out.decode('utf-8', 'surrogatepass')
 
@@ -71,20 +77,23 @@ class TestEncode:
     @pytest.mark.parametrize('text, expected', [
         ('ci-reader', 'ci-reader'),
         ('r1', 'r1'),
-        ('svc/one', 'svc_2Fone'),
-        ('svc_one', 'svc_5Fone'),
-        ('..', '_2E_2E'),
-        ('.', '_2E'),
-        ('.hidden', '_2Ehidden'),
-        ('x.json', 'x_2Ejson'),
-        ('CI', '_43_49'),
+        ('svc_backup.prod', 'svc_backup.prod'),
+        ('GitHub-Actions', 'GitHub-Actions~0.3.7'),
+        ('CI', 'CI~0.1'),
         ('ci', 'ci'),
-        ('a b', 'a_20b'),
-        ('aged-2 (replacing k1 #ab)', 'aged-2_20_28replacing_20k1_20_23ab_29'),
-        (u'é', '_C3_A9'),
-        ('_2F', '_5F2_46'),
-        ('\\', '_5C'),
-        ('\x00', '_00'),
+        ('svc/one', 'svc%2Fone'),
+        ('svc_one', 'svc_one'),
+        ('..', '%2E.'),
+        ('.', '%2E'),
+        ('.hidden', '%2Ehidden'),
+        ('x.json', 'x.json'),
+        ('a b', 'a%20b'),
+        ('aged-2 (replacing k1 #ab)', 'aged-2%20%28replacing%20k1%20%23ab%29'),
+        (u'é', '%C3%A9'),
+        ('%2F', '%252F~4'),
+        ('a~1', 'a%7E1'),
+        ('\\', '%5C'),
+        ('\x00', '%00'),
     ])
     def test_table(self, text, expected):
         assert encode(text) == expected
@@ -101,18 +110,23 @@ class TestEncode:
         if one != other:
             assert encode(one).lower() != encode(other).lower()
 
+    @pytest.mark.parametrize('one, other', [('GitHub', 'GITHUB'), ('github', 'GitHub'), ('a~0', 'A'),
+                                            ('ci', 'CI'), ('x%41', 'xA')])
+    def test_names_differing_in_case_get_different_files(self, one, other):
+        assert encode(one).lower() != encode(other).lower()
+
     @given(st.text(min_size=1))
     def test_a_plain_file_name(self, text):
         encoded = encode(text)
-        assert set(encoded) <= set('abcdefghijklmnopqrstuvwxyz0123456789-_ABCDEF')
-        assert '/' not in encoded and '.' not in encoded and encoded not in ('', '.', '..')
+        assert set(encoded) <= set('abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.%~')
+        assert '/' not in encoded and not encoded.startswith('.') and encoded not in ('', '.', '..')
 
 
 class TestPlanFiles:
-    def test_names_that_shared_a_file_before_get_their_own(self):
+    def test_names_that_look_alike_get_their_own_files(self):
         planned = plan_files([secret(name='svc/one'), secret(name='svc_one'), secret(name='SVC_ONE')])
         assert [(directory, name) for _secret, directory, name in planned] == [
-            ('r1', 'svc_2Fone.json'), ('r1', 'svc_5Fone.json'), ('r1', '_53_56_43_5F_4F_4E_45.json')]
+            ('r1', 'svc%2Fone.json'), ('r1', 'svc_one.json'), ('r1', 'SVC_ONE~0.1.2.4.5.6.json')]
 
     def test_the_same_key_twice_is_refused(self):
         with pytest.raises(SecretFilesError) as caught:
@@ -143,16 +157,19 @@ class TestWriteSecretFiles:
                    secret(repo_id='r2', name='ingest', repo_name='media', access='WRITE', value='third')]
         result = write_secret_files(keys_dir, secrets, check_mode=False)
         assert result == dict(changed=True, files=[
-            dict(repo_id='r1', name='svc/one', path=os.path.join(keys_dir, 'r1', 'svc_2Fone.json'), changed=True),
-            dict(repo_id='r1', name='svc_one', path=os.path.join(keys_dir, 'r1', 'svc_5Fone.json'), changed=True),
-            dict(repo_id='r2', name='ingest', path=os.path.join(keys_dir, 'r2', 'ingest.json'), changed=True)])
+            dict(repo_id='r1', name='svc/one', id='id-r1-svc/one', path=os.path.join(keys_dir, 'r1', 'svc%2Fone.json'),
+                 changed=True),
+            dict(repo_id='r1', name='svc_one', id='id-r1-svc_one', path=os.path.join(keys_dir, 'r1', 'svc_one.json'),
+                 changed=True),
+            dict(repo_id='r2', name='ingest', id='id-r2-ingest', path=os.path.join(keys_dir, 'r2', 'ingest.json'),
+                 changed=True)])
         # Under umask 000: 0700 directories, 0600 files; no temporary file left behind.
         assert tree(tmp_path) == {'keys': ('dir', 0o700), 'keys/r1': ('dir', 0o700), 'keys/r2': ('dir', 0o700),
-                                  'keys/r1/svc_2Fone.json': ('file', 0o600), 'keys/r1/svc_5Fone.json': ('file', 0o600),
+                                  'keys/r1/svc%2Fone.json': ('file', 0o600), 'keys/r1/svc_one.json': ('file', 0o600),
                                   'keys/r2/ingest.json': ('file', 0o600)}
         for entry, listed in zip(secrets, result['files']):
             with open(listed['path']) as handle:
-                assert json.load(handle) == entry
+                assert json.load(handle) == without_access(entry)  # no access: it would go stale after a PUT
 
     def test_file_is_0600_from_its_first_byte(self, keys_dir, umask_000, monkeypatch):
         modes = []
@@ -175,9 +192,9 @@ class TestWriteSecretFiles:
         before = os.stat(str(tmp_path))
         result = write_secret_files(keys_dir, [secret(repo_id='..'), secret(repo_id='.'), secret(repo_id='../x'),
                                                secret(repo_id='r1', name='../../escaped')], check_mode=False)
-        assert sorted(tree(tmp_path)) == ['keys', 'keys/_2E', 'keys/_2E/ci-reader.json', 'keys/_2E_2E',
-                                          'keys/_2E_2E/ci-reader.json', 'keys/_2E_2E_2Fx', 'keys/_2E_2E_2Fx/ci-reader.json',
-                                          'keys/r1', 'keys/r1/_2E_2E_2F_2E_2E_2Fescaped.json']
+        assert sorted(tree(tmp_path)) == sorted(['keys', 'keys/%2E', 'keys/%2E/ci-reader.json', 'keys/%2E.',
+                                                 'keys/%2E./ci-reader.json', 'keys/%2E.%2Fx', 'keys/%2E.%2Fx/ci-reader.json',
+                                                 'keys/r1', 'keys/r1/%2E.%2F..%2Fescaped.json'])
         assert all(os.path.dirname(os.path.dirname(f['path'])) == keys_dir for f in result['files'])
         assert os.stat(str(tmp_path)).st_mode == before.st_mode  # the parent was not chmodded
 
@@ -228,6 +245,27 @@ class TestWriteSecretFiles:
         assert caught.value.message == ('secrets directory %s is writable by group or others (mode %04o): chmod go-w '
                                         '%s, or choose another directory' % (path, mode, path))
         assert sorted(tree(tmp_path)) == ['keys', 'keys/r1']
+
+    def test_a_failed_write_says_which_files_hold_their_secret(self, keys_dir, monkeypatch):
+        write_secret_files(keys_dir, [secret(name='current')], check_mode=False)
+        real_replace = os.replace
+        calls = []
+
+        def second_replace_fails(*args, **kwargs):
+            calls.append(args)
+            if len(calls) == 2:
+                raise OSError(28, 'No space left on device')
+            return real_replace(*args, **kwargs)
+        monkeypatch.setattr(module_under_test.os, 'replace', second_replace_fails)
+        with pytest.raises(SecretFilesError) as caught:
+            write_secret_files(keys_dir, [secret(name='first'), secret(name='current'), secret(name='failing'),
+                                          secret(name='never')], check_mode=False)
+        files = caught.value.details['files']
+        # first: written before the failure; current: already held its secret; failing and never: not written.
+        assert [(f['name'], f['id'], f['written']) for f in files] == [
+            ('first', 'id-r1-first', True), ('current', 'id-r1-current', True), ('failing', 'id-r1-failing', False),
+            ('never', 'id-r1-never', False)]
+        assert caught.value.details['written'] == [os.path.join(keys_dir, 'r1', 'first.json')]
 
     def test_a_readable_directory_is_accepted(self, keys_dir):
         os.mkdir(keys_dir, 0o755)
@@ -309,7 +347,7 @@ class TestWriteSecretFiles:
         assert result['changed'] is True
         assert stat.S_IMODE(os.lstat(path).st_mode) == 0o600
         with open(path) as handle:
-            assert json.load(handle) == secret()
+            assert json.load(handle) == without_access(secret())
 
     def test_a_new_secret_replaces_the_file(self, keys_dir):
         write_secret_files(keys_dir, [secret(value='old-secret')], check_mode=False)
@@ -328,6 +366,27 @@ class TestWriteSecretFiles:
                                         'none)' % os.path.join(keys_dir, 'r1', 'ci-reader.json'))
         assert sorted(tree(tmp_path)) == ['keys', 'keys/r1']
 
+    def test_a_failed_write_says_which_files_hold_their_secret(self, keys_dir, monkeypatch):
+        write_secret_files(keys_dir, [secret(name='current')], check_mode=False)
+        real_replace = os.replace
+        calls = []
+
+        def second_replace_fails(*args, **kwargs):
+            calls.append(args)
+            if len(calls) == 2:
+                raise OSError(28, 'No space left on device')
+            return real_replace(*args, **kwargs)
+        monkeypatch.setattr(module_under_test.os, 'replace', second_replace_fails)
+        with pytest.raises(SecretFilesError) as caught:
+            write_secret_files(keys_dir, [secret(name='first'), secret(name='current'), secret(name='failing'),
+                                          secret(name='never')], check_mode=False)
+        files = caught.value.details['files']
+        # first: written before the failure; current: already held its secret; failing and never: not written.
+        assert [(f['name'], f['id'], f['written']) for f in files] == [
+            ('first', 'id-r1-first', True), ('current', 'id-r1-current', True), ('failing', 'id-r1-failing', False),
+            ('never', 'id-r1-never', False)]
+        assert caught.value.details['written'] == [os.path.join(keys_dir, 'r1', 'first.json')]
+
     def test_no_secret_in_results_or_messages(self, tmp_path, keys_dir):
         outputs = [write_secret_files(keys_dir, [secret()], check_mode=True),
                    write_secret_files(keys_dir, [secret()], check_mode=False),
@@ -343,21 +402,23 @@ class TestWriteSecretFiles:
 
     def test_takes_what_flashback_repo_apikeys_returns(self, fake_api, make_module, keys_dir):
         module = make_module(apikeys=[dict(repo_id='r1', name='svc/one'), dict(repo_name='media', name='svc_one')],
-                             exclusive=False, protected=[], max_age_days=None, concurrency=4, retire_old_keys=True)
+                             exclusive=False, protected=[], max_age_days=None, concurrency=4, phase='all', delivered=[])
         new_secrets = flashback_repo_apikeys.run(module, fake_api)['new_secrets']
         result = write_secret_files(keys_dir, new_secrets, check_mode=False)
         for entry, listed in zip(new_secrets, result['files']):
             with open(listed['path']) as handle:
-                assert json.load(handle) == entry
+                assert json.load(handle) == without_access(entry)
         paths = [os.path.relpath(f['path'], keys_dir) for f in result['files']]
-        assert paths == ['r1/svc_2Fone.json', 'r2/svc_5Fone.json']
+        assert paths == ['r1/svc%2Fone.json', 'r2/svc_one.json']
 
 
 class TestSchema:
     def test_secrets_take_the_fields_new_secrets_returns(self):
         returned = yaml.safe_load(flashback_repo_apikeys.RETURN)['new_secrets']['contains']
         documented = yaml.safe_load(module_under_test.DOCUMENTATION)['options']['secrets']['suboptions']
-        assert set(returned) == set(documented) == set(secret_files.SECRET_SPEC) == set(secret_files.FIELDS)
+        assert set(returned) == set(documented) == set(secret_files.SECRET_SPEC)
+        # Everything but access goes into the file: access changes in place (PUT), the file would go stale.
+        assert set(secret_files.FIELDS) == set(secret_files.SECRET_SPEC) - {'access'}
         assert [name for name, spec in secret_files.SECRET_SPEC.items() if spec.get('no_log')] == ['secret']
 
 
@@ -373,8 +434,8 @@ class TestMain:
     def test_writes_through_main(self, module_args, capsys, keys_dir):
         out = self.run_main(module_args, capsys, dict(path=keys_dir, secrets=[secret()]))
         assert out['changed'] is True
-        assert out['files'] == [dict(repo_id='r1', name='ci-reader', path=os.path.join(keys_dir, 'r1', 'ci-reader.json'),
-                                     changed=True)]
+        assert out['files'] == [dict(repo_id='r1', name='ci-reader', id='id-r1-ci-reader',
+                                     path=os.path.join(keys_dir, 'r1', 'ci-reader.json'), changed=True)]
         with open(out['files'][0]['path']) as handle:
             assert json.load(handle)['secret'] == SECRET
 

@@ -69,7 +69,9 @@ plan_params = st.fixed_dictionaries({}, optional=dict(common, **{
 set_params = st.fixed_dictionaries({}, optional=dict(common, **{
     'apikeys': entries | anything, 'exclusive': st.booleans() | anything, 'protected': anything,
     'max_age_days': st.integers(-1, 100) | anything, 'concurrency': st.integers(-1, 17) | anything,
-    'retire_old_keys': st.booleans() | anything,
+    'phase': st.sampled_from(['all', 'stage', 'commit']) | anything,
+    'delivered': st.lists(st.fixed_dictionaries({'repo_id': st.sampled_from(['r1', 'r2']), 'id': st.sampled_from(
+        ['k1', 'k2', 'k9'])})) | anything,
 }))
 
 
@@ -132,5 +134,5 @@ def test_apikeys_module(args, monkeypatch, capsys, fake_api_factory, module_args
         assert out['changed'] is True or out['new_secrets'] == []
     if not out.get('failed'):
         assert out['failures'] == []
-        assert set(out) <= {'changed', 'changes', 'results', 'new_secrets', 'failures', 'invocation', 'warnings',
+        assert set(out) <= {'changed', 'changes', 'results', 'new_secrets', 'new_keys', 'failures', 'invocation', 'warnings',
                             'diff'}
