@@ -61,6 +61,7 @@ CONNECTION_ARGUMENT_SPEC = dict(
     ca_path=dict(type='path', fallback=(_env_fallback, ['FLASHBACK_CA_PATH'])),
     timeout=dict(type='int', default=client_module.DEFAULT_TIMEOUT),
     max_retries=dict(type='int', default=client_module.DEFAULT_MAX_RETRIES),
+    max_response_size=dict(type='int', default=client_module.DEFAULT_MAX_RESPONSE_SIZE),
 )
 
 REPO_ARGUMENT_SPEC = dict(
@@ -138,5 +139,7 @@ def validated_connection(params):
                                  'CA bundle' % ca_path)
     if params['timeout'] <= 0:
         raise ConfigurationError('timeout must be a positive number of seconds')
+    if params.get('max_response_size', client_module.DEFAULT_MAX_RESPONSE_SIZE) < 1024:
+        raise ConfigurationError('max_response_size must be at least 1024 bytes')
     if params['max_retries'] < 0:
         raise ConfigurationError('max_retries must be 0 or more')

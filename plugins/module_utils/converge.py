@@ -94,6 +94,8 @@ class Converger(object):
         self.api = apikeys.ApiKeys(client, repo_id, check_mode=check_mode)
         # Ids an ambiguous create must not take for its orphan: the listed keys and the ones made here.
         self.known_ids = set(key['id'] for key in live)
+        # Outcomes of creates whose answer is checked against one listing once the repository's work is done.
+        self.unverified = []
         self.check_mode = check_mode
         self.retire_old_keys = retire_old_keys
         self.create_keys = create_keys
@@ -123,6 +125,36 @@ class Converger(object):
 
     def _create(self, decision, outcome):
         self._create_key(decision.name, decision.access, outcome)
+        self.unverified.append(outcome)
+
+    def verify(self):
+        """One listing checks every create of this repository made without a check: a 2xx answer whose id is
+        not a live key of that name is not trusted (its key is deleted, its secret dropped)."""
+        outcomes, self.unverified = [o for o in self.unverified if o.after and o.after['id']], []
+        try:
+            self._check_created(outcomes)
+        except FlashbackError as exc:
+            for outcome in outcomes:
+                if outcome.error is None:
+                    outcome.error = ('created API key %s but listing the keys to check it failed (%s): the secret is '
+                                     'in this result; rerun to check' % (outcome.after['id'], exc.message))
+
+    def _check_created(self, outcomes):
+        """Drop the outcomes whose created key the listing does not show; raises when the listing fails."""
+        if self.check_mode or not outcomes:
+            return []
+        bad = self.api.verify_created([outcome.after for outcome in outcomes], self.known_ids)
+        dropped = []
+        for outcome in outcomes:
+            if outcome.after['id'] in bad:
+                outcome.error = ('the API answered the create of %r with id %s, which the listing does not show '
+                                 'under that name: the key it made (if any) was deleted and its secret dropped; rerun'
+                                 % (outcome.decision.name, outcome.after['id']))
+                self.known_ids.discard(outcome.after['id'])
+                outcome.secret = None
+                outcome.after = None
+                dropped.append(outcome)
+        return dropped
 
     def _create_key(self, name, access, outcome):
         outcome.after, outcome.secret = self.api.create(name, access, known_ids=self.known_ids)
@@ -148,6 +180,12 @@ class Converger(object):
     def _rotate(self, decision, outcome):
         old = decision.current
         self._create_key(reconcile.replacement_name(decision.name, old['id']), decision.access, outcome)
+        if not self.retire_old_keys:
+            self.unverified.append(outcome)
+        elif self._check_created([outcome]):
+            # Checked before the old key goes: an untrusted answer must not cost the key that works.
+            outcome.after = old
+            return
         outcome.replaced = replaced_view(old)
         if self.retire_old_keys:
             try:
@@ -185,7 +223,9 @@ class Converger(object):
 
 def _work(job):
     converger, decisions = job
-    return [converger.apply(decision) for decision in decisions]
+    outcomes = [converger.apply(decision) for decision in decisions]
+    converger.verify()
+    return outcomes
 
 
 def _change(outcome):
@@ -226,7 +266,7 @@ def _diff(outcome):
 def converge(client, entries, check_mode=False, exclusive=False, protected=(), max_age_days=None,
              concurrency=DEFAULT_CONCURRENCY, retire_old_keys=True, now=None, label=reconcile.describe,
              retire_after_days=None, create_keys=True, undelivered=()):
-    """Converge ``entries``; returns ``dict(changed, changes, results, new_secrets, failures, outcomes)``.
+    """Converge ``entries``; returns ``dict(changed, changes, key_results, new_secrets, failures, outcomes)``.
 
     ``outcomes`` (one :class:`Outcome` per entry, then per exclusive delete) is for the calling module;
     the rest is the documented return. Raises before any write for bad entries, unknown repositories,
@@ -279,7 +319,9 @@ def converge(client, entries, check_mode=False, exclusive=False, protected=(), m
 
 def report(outcomes, entries, repo_names, label):
     states = [entry['state'] for entry in entries] + ['absent'] * (len(outcomes) - len(entries))
-    results = [_result(outcome, state) for outcome, state in zip(outcomes, states)]
+    # Not "results": ansible-core 2.19 takes a module's results key for loop results and prints it when the task
+    # fails, no_log or not.
+    key_results = [_result(outcome, state) for outcome, state in zip(outcomes, states)]
     new_secrets = [dict(repo_id=outcome.decision.repo_id, repo_name=repo_names.get(outcome.decision.repo_id),
                         name=outcome.decision.name, id=outcome.after['id'], key=outcome.after.get('key'),
                         access=outcome.after['access'], secret=outcome.secret)
@@ -289,9 +331,9 @@ def report(outcomes, entries, repo_names, label):
                             outcome.error)
                 for index, outcome in enumerate(outcomes) if outcome.error]
     return dict(
-        changed=any(result['changed'] for result in results),
+        changed=any(result['changed'] for result in key_results),
         changes=[_change(outcome) for outcome in outcomes if outcome.changed or outcome.error],
-        results=results,
+        key_results=key_results,
         new_secrets=new_secrets,
         failures=failures,
         diff=[_diff(outcome) for outcome in outcomes if outcome.changed],
@@ -317,7 +359,7 @@ def converge_set(client, params, check_mode, diff, warn=None):
         result['due_soon'] = ['%s/%s is due for rotation %s' % (
             r['repo_id'], r['name'], 'now' if r['due_in_days'] <= 0
             else 'in %d day%s' % (r['due_in_days'], '' if r['due_in_days'] == 1 else 's'))
-            for r in result['results'] if r.get('due_in_days') is not None and r['due_in_days'] <= warn_before]
+            for r in result['key_results'] if r.get('due_in_days') is not None and r['due_in_days'] <= warn_before]
         for line in result['due_soon'] if warn else ():
             warn(line)
     return result

@@ -37,7 +37,7 @@ attributes:
   check_mode:
     description: Can run in check mode and return the changed status prediction without modifying the target.
     support: full
-    details: Sends no write; RV(changes) and RV(results) are the plan (the same as M(flashback.platform.flashback_repo_apikey_plan)).
+    details: Sends no write; RV(changes) and RV(key_results) are the plan (the same as M(flashback.platform.flashback_repo_apikey_plan)).
   diff_mode:
     description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: full
@@ -53,8 +53,8 @@ options:
     default: true
   create_keys:
     description:
-      - V(false) creates no key. Creations and rotations are reported (RV(results[].pending_create),
-        RV(results[].pending_rotation)) but not made; everything else (finishing rotations under way, updates, deletes,
+      - V(false) creates no key. Creations and rotations are reported (RV(key_results[].pending_create),
+        RV(key_results[].pending_rotation)) but not made; everything else (finishing rotations under way, updates, deletes,
         withdrawals) is done.
       - The second phase of a two-phase rotation uses it, so that it never mints a secret after the delivery step.
     type: bool
@@ -169,7 +169,7 @@ changes:
       description: The live key before the change; V({}) for creates.
       type: dict
       sample: {}
-results:
+key_results:
   description: One entry per declared key, in order, then one per key O(exclusive) deleted.
   returned: always
   type: list
@@ -194,7 +194,7 @@ results:
       type: str
       sample: 5d0f4c8e-2a7b-4b8e-9a51-0c3b1f0e7a21
     key:
-      description: The access key ID (not secret); V(null) like RV(results[].id).
+      description: The access key ID (not secret); V(null) like RV(key_results[].id).
       type: str
       sample: FBK7Q2M9X4L0P3R8T6W1
     access:
@@ -232,7 +232,7 @@ results:
       returned: when a creation was not made
       sample: true
     failed:
-      description: This entry's writes failed; RV(results[].msg) says why.
+      description: This entry's writes failed; RV(key_results[].msg) says why.
       type: bool
       returned: when the entry failed
       sample: true

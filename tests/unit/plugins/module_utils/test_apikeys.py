@@ -187,6 +187,9 @@ class TestApiKeysWrites:
 
             def sleep(self, seconds):
                 pass
+
+            def remember_secret(self, secret):
+                pass
         with pytest.raises(errors.ResourceError) as exc:
             apikeys.ApiKeys(NoId(), 'r1').create('n', 'READ')
         assert exc.value.message.startswith("creating API key 'n' in repository r1 failed 3 times, each time with "
@@ -205,6 +208,9 @@ class TestApiKeysWrites:
                 return fake_api.request(method, path, payload, context)
 
             def sleep(self, seconds):
+                pass
+
+            def remember_secret(self, secret):
                 pass
         apikey, secret = apikeys.ApiKeys(BadIdOnce(), 'r1').create('n', 'READ')
         assert (apikey['id'], secret) == ('k1', 'plain-secret-k1')
@@ -238,6 +244,12 @@ class FaultyApi(object):
 
     def sleep(self, seconds):
         self.sleeps.append(seconds)
+
+    def remember_secret(self, secret):
+        self.api.remember_secret(secret)
+
+    def hold_back(self, delay):
+        self.api.hold_back(delay)
 
     def request(self, method, path, payload=None, context=None):
         if self.faults and self.faults[0][0] == method:
@@ -369,7 +381,8 @@ class TestAmbiguousCreate:
         assert "delete any key named 'n' whose secret you do not hold" in exc.value.message
 
     @pytest.mark.parametrize('error', [errors.BadRequestError('rejected', 400),
-                                       errors.RedirectError('the Flashback API answered with a redirect', 307)])
+                                       errors.AuthenticationError('authentication failed', 401),
+                                       errors.PermissionDeniedError('access denied', 403)])
     def test_refused_create_is_not_reconciled(self, fake_api, error):
         faulty = FaultyApi(fake_api, ('POST', 'before', error))
         with pytest.raises(type(error)):

@@ -36,7 +36,7 @@ class TestArgumentSpec:
     def test_module_options_are_added(self):
         spec = arguments.argument_spec(name=dict(type='str'))
         assert set(spec) == {'api_url', 'api_token', 'validate_certs', 'ca_path', 'timeout', 'max_retries',
-                             'repo_id', 'repo_name', 'name'}
+                             'max_response_size', 'repo_id', 'repo_name', 'name'}
 
     def test_repository_options_can_be_left_out(self):
         assert 'repo_id' not in arguments.argument_spec(repository=False)

@@ -49,9 +49,9 @@ class TestRequests:
         assert result['changed'] is False
         assert result['changes'] == [] and result['new_secrets'] == [] and result['failures'] == []
         assert result['diff'] == []
-        assert result['results'][0] == dict(repo_id='r1', name='a', action='none', state='present', id='k1',
+        assert result['key_results'][0] == dict(repo_id='r1', name='a', action='none', state='present', id='k1',
                                             key='FBK1', access='READ', changed=False)
-        assert result['results'][2] == dict(repo_id='r1', name='gone', action='none', state='absent', id=None,
+        assert result['key_results'][2] == dict(repo_id='r1', name='gone', action='none', state='absent', id=None,
                                             key=None, access=None, changed=False)
         assert fake_api.calls == [('GET', '/repo/r1/apikey', None), ('GET', '/repo/r2/apikey', None)]
 
@@ -59,7 +59,7 @@ class TestRequests:
     def test_nothing_declared_sends_nothing(self, fake_api, exclusive):
         fake_api.add_key('r1', 'stray')
         result = run(fake_api, [], exclusive=exclusive)
-        assert (result['changed'], result['changes'], result['results']) == (False, [], [])
+        assert (result['changed'], result['changes'], result['key_results']) == (False, [], [])
         assert fake_api.calls == []
 
     def test_repo_names_cost_one_repo_listing(self, fake_api):
@@ -68,15 +68,16 @@ class TestRequests:
         assert [c['repo_id'] for c in result['changes']] == ['r1', 'r2', 'r1']
         assert [(s['repo_id'], s['repo_name'], s['name']) for s in result['new_secrets']] == [
             ('r1', 'backups', 'a'), ('r2', 'media', 'b'), ('r1', 'backups', 'c')]
-        assert [call[1] for call in fake_api.calls if call[0] == 'GET'] == ['/repo', '/repo/r1/apikey',
-                                                                            '/repo/r2/apikey']
+        # One listing per repository to decide, one after its creates to check each answer's id.
+        assert sorted(call[1] for call in fake_api.calls if call[0] == 'GET') == [
+            '/repo', '/repo/r1/apikey', '/repo/r1/apikey', '/repo/r2/apikey', '/repo/r2/apikey']
 
     def test_no_repo_listing_without_repo_names(self, fake_api):
         run(fake_api, [dict(repo_id='r1', name='a')])
         assert [call for call in fake_api.calls if call[1] == '/repo'] == []
         assert [s['repo_name'] for s in run(fake_api, [dict(repo_id='r1', name='b')])['new_secrets']] == [None]
 
-    def test_exactly_the_writes_needed_and_no_recheck(self, fake_api):
+    def test_exactly_the_writes_needed_and_one_check_of_the_creates(self, fake_api):
         fake_api.add_key('r1', 'upd', 'READ')
         fake_api.add_key('r1', 'del', 'ADMIN')
         fake_api.add_key('r1', 'twin')
@@ -94,6 +95,7 @@ class TestRequests:
             ('DELETE', '/repo/r1/apikey/k2', None),
             ('DELETE', '/repo/r1/apikey/k3', None),
             ('DELETE', '/repo/r1/apikey/k4', None),
+            ('GET', '/repo/r1/apikey', None),  # the create's id is live under its name
         ]
         assert [(c['action'], c['name'], c['access'], c['key_id'], c['state']) for c in result['changes']] == [
             ('create', 'new', 'WRITE', None, 'present'),
@@ -102,12 +104,12 @@ class TestRequests:
             ('delete', 'twin', 'READ', 'k3', 'absent')]
         assert result['changes'][0]['before'] == {}
         assert result['changes'][1]['before']['access'] == 'READ'
-        assert result['results'][0] == dict(repo_id='r1', name='new', action='create', state='present', id='k6',
+        assert result['key_results'][0] == dict(repo_id='r1', name='new', action='create', state='present', id='k6',
                                             key='FBK6', access='WRITE', changed=True)
         # A deleted key is reported as the key deleted.
-        assert result['results'][2] == dict(repo_id='r1', name='del', action='delete', state='absent', id='k2',
+        assert result['key_results'][2] == dict(repo_id='r1', name='del', action='delete', state='absent', id='k2',
                                             key='FBK2', access='ADMIN', changed=True)
-        assert result['results'][4]['changed'] is False
+        assert result['key_results'][4]['changed'] is False
         assert result['new_secrets'] == [dict(repo_id='r1', repo_name=None, name='new', id='k6', key='FBK6',
                                               access='WRITE', secret=SECRET + 'k6')]
         assert live(fake_api) == [('k1', 'upd', 'ADMIN'), ('k5', 'same', 'WRITE'), ('k6', 'new', 'WRITE')]
@@ -118,10 +120,11 @@ class TestRequests:
         assert fake_api.calls == [
             ('GET', '/repo/r1/apikey', None),
             ('POST', '/repo/r1/apikey', dict(name=replacement_name('ci', 'k1'), accessType='WRITE')),
+            ('GET', '/repo/r1/apikey', None),  # the replacement is checked before the old key goes
             ('DELETE', '/repo/r1/apikey/k1', None),
             ('PUT', '/repo/r1/apikey/k2', dict(name='ci', accessType='WRITE')),
         ]
-        assert result['results'] == [dict(repo_id='r1', name='ci', action='rotate', state='present', id='k2',
+        assert result['key_results'] == [dict(repo_id='r1', name='ci', action='rotate', state='present', id='k2',
                                           key='FBK2', access='WRITE', changed=True)]
         assert [(s['name'], s['id'], s['secret']) for s in result['new_secrets']] == [('ci', 'k2', SECRET + 'k2')]
         assert result['outcomes'][0].replaced == dict(id='k1', key='FBK1', created_at='2026-11-27T10:00:01.000Z')
@@ -136,7 +139,7 @@ class TestRequests:
                                 dict(repo_id='r1', name='default')], max_age_days=29)
         assert [(c['action'], c['name'], c['key_id']) for c in result['changes']] == [
             ('rotate', 'forced', 'k1'), ('rotate', 'old', 'k3'), ('rotate', 'default', 'k4')]
-        assert [(r['name'], r['id'], r['changed']) for r in result['results']] == [
+        assert [(r['name'], r['id'], r['changed']) for r in result['key_results']] == [
             ('forced', 'k5', True), ('young', 'k2', False), ('old', 'k6', True), ('default', 'k7', True)]
         assert [s['id'] for s in result['new_secrets']] == ['k5', 'k6', 'k7']
 
@@ -172,7 +175,7 @@ class TestCheckMode:
         assert [(c['action'], c['name'], c['access'], c['key_id']) for c in result['changes']] == [
             ('create', 'new', 'WRITE', None), ('update', 'upd', 'ADMIN', 'k1'), ('delete', 'del', 'ADMIN', 'k2'),
             ('rotate', 'rot', 'WRITE', 'k3'), ('finish_rotation', 'fin', 'ADMIN', 'k4')]
-        assert result['results'] == [
+        assert result['key_results'] == [
             dict(repo_id='r1', name='new', action='create', state='present', id=None, key=None, access='WRITE',
                  changed=True),
             dict(repo_id='r1', name='upd', action='update', state='present', id='k1', key='FBK1', access='ADMIN',
@@ -266,11 +269,11 @@ class TestFailures:
             ('a', 'k2', SECRET + 'k2'), ('c', 'k3', SECRET + 'k3')]
         assert [(c['action'], c['name']) for c in result['changes']] == [
             ('create', 'a'), ('update', 'b'), ('create', 'c')]
-        assert result['results'][1] == dict(repo_id='r1', name='b', action='update', state='present', id='k1',
+        assert result['key_results'][1] == dict(repo_id='r1', name='b', action='update', state='present', id='k1',
                                             key='FBK1', access='READ', changed=False, failed=True,
                                             msg='the Flashback API failed on PUT /repo/r1/apikey/k1 with HTTP 500: '
                                                 'retry later')
-        assert 'failed' not in result['results'][0] and 'failed' not in result['results'][2]
+        assert 'failed' not in result['key_results'][0] and 'failed' not in result['key_results'][2]
         assert [len(d['after']) > 0 for d in result['diff']] == [True, True]
         assert live(fake_api, 'r1') == [('k1', 'b', 'READ'), ('k2', 'a', 'READ')]
         assert live(fake_api, 'r2') == [('k3', 'c', 'READ')]
@@ -280,7 +283,7 @@ class TestFailures:
         result = run(fake_api, [dict(repo_id='r1', name='a'), dict(repo_id='r2', name='b')])
         assert result['failures'] == ["entry 1 (name 'a'): rejected"]
         assert [s['name'] for s in result['new_secrets']] == ['b']
-        assert result['results'][0]['id'] is None and result['results'][0]['changed'] is False
+        assert result['key_results'][0]['id'] is None and result['key_results'][0]['changed'] is False
         assert live(fake_api, 'r1') == []
 
     def test_a_failing_exclusive_delete_names_the_undeclared_key(self, fake_api):
@@ -290,7 +293,7 @@ class TestFailures:
         result = run(fake_api, [dict(repo_id='r1', name='keep')], exclusive=True)
         assert result['failures'] == ["undeclared key r1/stray: the Flashback API failed on DELETE "
                                       "/repo/r1/apikey/k1 with HTTP 500: retry later"]
-        assert [(r['name'], r['state'], r.get('failed')) for r in result['results']] == [
+        assert [(r['name'], r['state'], r.get('failed')) for r in result['key_results']] == [
             ('keep', 'present', None), ('stray', 'absent', True), ('other', 'absent', None)]
         assert live(fake_api) == [('k1', 'stray', 'READ'), ('k3', 'keep', 'READ')]
 
@@ -300,7 +303,7 @@ class TestFailures:
         fake_api.failures[('DELETE', '/repo/r1/apikey/k2')] = server_error('DELETE', '/repo/r1/apikey/k2')
         result = run(fake_api, [dict(repo_id='r1', name='twin', state='absent')])
         assert result['changed'] is True
-        assert result['results'][0]['failed'] is True and result['results'][0]['changed'] is True
+        assert result['key_results'][0]['failed'] is True and result['key_results'][0]['changed'] is True
         assert live(fake_api) == [('k2', 'twin', 'READ')]
 
     def test_rotation_whose_create_fails_leaves_the_old_key(self, fake_api):
@@ -309,7 +312,7 @@ class TestFailures:
         result = run(fake_api, [dict(repo_id='r1', name='ci', rotate=True)])
         assert result['failures'] == ["entry 1 (name 'ci'): rejected"]
         assert result['new_secrets'] == [] and result['changed'] is False
-        assert result['results'][0]['id'] == 'k1'
+        assert result['key_results'][0]['id'] == 'k1'
         assert paths(fake_api.writes) == [('POST', '/repo/r1/apikey')]
         assert live(fake_api) == [('k1', 'ci', 'READ')]
 
@@ -324,7 +327,7 @@ class TestFailures:
                                   "the replacement did not finish (the Flashback API failed on DELETE")
         assert failure.endswith('store the secret now, then rerun to finish the rotation')
         assert SECRET not in failure
-        assert result['results'][0]['id'] == 'k2' and result['results'][0]['failed'] is True
+        assert result['key_results'][0]['id'] == 'k2' and result['key_results'][0]['failed'] is True
         assert live(fake_api) == [('k1', 'ci', 'WRITE'), ('k2', replacement_name('ci', 'k1'), 'WRITE')]
         # The rerun finishes it: no new key, no new secret.
         del fake_api.failures[('DELETE', '/repo/r1/apikey/k1')]
@@ -343,7 +346,7 @@ class TestRetireOldKeys:
         first = run(fake_api, entries, retire_old_keys=False)
         assert paths(fake_api.writes) == [('POST', '/repo/r1/apikey')]
         assert fake_api.writes[0][2] == dict(name=replacement_name('ci', 'k1'), accessType='ADMIN')
-        assert first['results'] == [dict(repo_id='r1', name='ci', action='rotate', state='present', id='k2',
+        assert first['key_results'] == [dict(repo_id='r1', name='ci', action='rotate', state='present', id='k2',
                                          key='FBK2', access='ADMIN', changed=True, pending_rotation=True)]
         assert [(s['id'], s['secret']) for s in first['new_secrets']] == [('k2', SECRET + 'k2')]
         assert live(fake_api) == [('k1', 'ci', 'ADMIN'), ('k2', replacement_name('ci', 'k1'), 'ADMIN')]
@@ -352,13 +355,13 @@ class TestRetireOldKeys:
         second = run(fake_api, entries, retire_old_keys=False)
         assert len(fake_api.writes) == 1
         assert second['changed'] is False and second['new_secrets'] == []
-        assert second['results'][0]['pending_rotation'] is True and second['results'][0]['action'] == 'finish_rotation'
+        assert second['key_results'][0]['pending_rotation'] is True and second['key_results'][0]['action'] == 'finish_rotation'
 
         third = run(fake_api, entries, retire_old_keys=True)
         assert paths(fake_api.writes[1:]) == [('DELETE', '/repo/r1/apikey/k1'), ('PUT', '/repo/r1/apikey/k2')]
         assert fake_api.writes[2][2] == dict(name='ci', accessType='ADMIN')
         assert third['new_secrets'] == []
-        assert third['results'] == [dict(repo_id='r1', name='ci', action='finish_rotation', state='present', id='k2',
+        assert third['key_results'] == [dict(repo_id='r1', name='ci', action='finish_rotation', state='present', id='k2',
                                          key='FBK2', access='ADMIN', changed=True)]
         assert third['outcomes'][0].replaced['id'] == 'k1'
         assert live(fake_api) == [('k2', 'ci', 'ADMIN')]
@@ -368,7 +371,7 @@ class TestRetireOldKeys:
         result = run(fake_api, [dict(repo_id='r1', name='upd', access='WRITE'), dict(repo_id='r1', name='new')],
                      retire_old_keys=False)
         assert paths(fake_api.writes) == [('PUT', '/repo/r1/apikey/k1'), ('POST', '/repo/r1/apikey')]
-        assert all('pending_rotation' not in r for r in result['results'])
+        assert all('pending_rotation' not in r for r in result['key_results'])
 
 
 class TestDelivery:
@@ -389,7 +392,7 @@ class TestDelivery:
                                   dict(repo_id='r2', id='k3')])  # k3 of another repository: not this one
         assert paths(fake_api.writes) == [('DELETE', '/repo/r1/apikey/k1'), ('PUT', '/repo/r1/apikey/k3'),
                                           ('DELETE', '/repo/r1/apikey/k4'), ('DELETE', '/repo/r1/apikey/k5')]
-        assert [(r['action'], r['id'], r['changed']) for r in second['results']] == [
+        assert [(r['action'], r['id'], r['changed']) for r in second['key_results']] == [
             ('finish_rotation', 'k3', True), ('withdraw', 'k2', True), ('withdraw', None, True)]
         assert second['new_secrets'] == [] and second['failures'] == []
         assert live(fake_api) == [('k2', 'bad', 'ADMIN'), ('k3', 'ok', 'WRITE')]
@@ -408,7 +411,7 @@ class TestDelivery:
         assert paths(fake_api.writes) == [('PUT', '/repo/r1/apikey/k2')]
         assert result['new_secrets'] == []
         outcomes = [(r['action'], r['changed'], r.get('pending_rotation'), r.get('pending_create'))
-                    for r in result['results']]
+                    for r in result['key_results']]
         assert outcomes == [('rotate', False, True, None), ('create', False, None, True), ('update', True, None, None)]
 
     def test_withdrawal_in_check_mode_sends_nothing(self, fake_api):
@@ -435,7 +438,7 @@ class TestExclusive:
         result = run(fake_api, [dict(repo_id='r1', name='keep')], exclusive=True, protected=['guard'])
         assert [(c['action'], c['name'], c['key_id'], c['state']) for c in result['changes']] == [
             ('delete', 'stray1', 'k3', 'absent'), ('delete', 'stray2', 'k4', 'absent')]
-        assert [(r['name'], r['state'], r['action']) for r in result['results']] == [
+        assert [(r['name'], r['state'], r['action']) for r in result['key_results']] == [
             ('keep', 'present', 'none'), ('stray1', 'absent', 'delete'), ('stray2', 'absent', 'delete')]
         assert paths(fake_api.writes) == [('DELETE', '/repo/r1/apikey/k3'), ('DELETE', '/repo/r1/apikey/k4')]
         assert [k[1] for k in live(fake_api)] == ['keep', 'guard']
@@ -586,7 +589,7 @@ class TestConvergeSet:
     @pytest.mark.parametrize('diff', [False, True])
     def test_documented_return_only(self, fake_api, diff):
         result = converge.converge_set(fake_api, self.params(), check_mode=False, diff=diff)
-        keys = {'changed', 'changes', 'results', 'new_secrets', 'failures'}
+        keys = {'changed', 'changes', 'key_results', 'new_secrets', 'failures'}
         assert set(result) == (keys | {'diff'} if diff else keys)
         json.dumps(result)
 
@@ -599,7 +602,7 @@ class TestConvergeSet:
             apikeys=[dict(repo_id='r1', name='old')], exclusive=True, protected=['guard'], max_age_days=1,
             retire_old_keys=False), check_mode=True, diff=False)
         assert [(c['action'], c['name']) for c in result['changes']] == [('rotate', 'old'), ('delete', 'stray')]
-        assert result['results'][0]['pending_rotation'] is True
+        assert result['key_results'][0]['pending_rotation'] is True
         assert fake_api.writes == []
 
     def test_retire_old_keys_defaults_to_true(self, fake_api):

@@ -15,7 +15,7 @@ from ansible_collections.flashback.platform.plugins.modules import flashback_rep
 from ansible_collections.flashback.platform.plugins.modules import flashback_repo_apikeys as module_under_test
 from ansible_collections.flashback.platform.plugins.module_utils.reconcile import replacement_name
 
-RETURNED = {'changed', 'changes', 'results', 'new_secrets', 'failures'}
+RETURNED = {'changed', 'changes', 'key_results', 'new_secrets', 'failures'}
 # FakeApi keys are created at 2026-11-27T10:00:0N.
 NOW = datetime.datetime(2026, 12, 27, 10, 0, 0)
 
@@ -89,7 +89,7 @@ class TestRun:
         fake_api.add_key('r1', 'ci', 'WRITE')
         entries = [dict(repo_id='r1', name='ci', rotate=True)]
         first = module_under_test.run(set_module(entries, retire_old_keys=False), fake_api)
-        assert first['results'][0]['pending_rotation'] is True
+        assert first['key_results'][0]['pending_rotation'] is True
         assert [(k['id'], k['name']) for k in fake_api.keys['r1']] == [('k1', 'ci'), ('k2', replacement_name('ci', 'k1'))]
         second = module_under_test.run(set_module(entries), fake_api)
         assert [c['action'] for c in second['changes']] == ['finish_rotation'] and second['new_secrets'] == []
@@ -139,11 +139,11 @@ class TestPlanModule:
                             exclusive=True)
         del module.params['retire_old_keys']
         result = plan_module.run(module, fake_api)
-        assert set(result) == {'changed', 'changes', 'results'}
+        assert set(result) == {'changed', 'changes', 'key_results'}
         assert result['changed'] is False
         assert [(c['action'], c['name']) for c in result['changes']] == [
             ('update', 'upd'), ('create', 'new'), ('delete', 'stray')]
-        assert [(r['name'], r['id']) for r in result['results']] == [('upd', 'k1'), ('new', None), ('stray', 'k2')]
+        assert [(r['name'], r['id']) for r in result['key_results']] == [('upd', 'k1'), ('new', None), ('stray', 'k2')]
         assert fake_api.writes == []
 
 

@@ -132,5 +132,5 @@ def test_apikeys_module(args, monkeypatch, capsys, fake_api_factory, module_args
         assert out['changed'] is True or out['new_secrets'] == []
     if not out.get('failed'):
         assert out['failures'] == []
-        assert set(out) <= {'changed', 'changes', 'results', 'new_secrets', 'failures', 'invocation', 'warnings',
+        assert set(out) <= {'changed', 'changes', 'key_results', 'new_secrets', 'failures', 'invocation', 'warnings',
                             'diff'}
