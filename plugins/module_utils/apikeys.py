@@ -58,12 +58,14 @@ def keys_path(repo_id, key_id=None):
 
 
 def _text_field(obj, field, what, required=True):
+    """A text field of an API object; control characters are written as escapes (sanitize.visible), so no
+    server text reaches any output raw."""
     value = obj.get(field)
     if value is None and not required:
         return None
     if not isinstance(value, str) or not value:
         raise MalformedResponseError('the Flashback API returned %s without a valid %r field' % (what, field))
-    return value
+    return visible(value)
 
 
 def _list_field(body, field, what):
@@ -87,8 +89,7 @@ def normalize_key(raw, repo_id):
     """The module's view of one API key; never carries a secret."""
     return dict(
         id=_id_field(raw, 'an API key'),
-        # Names come from the server: control characters are written as escapes (never raw in any output).
-        name=visible(_text_field(raw, 'name', 'an API key')),
+        name=_text_field(raw, 'name', 'an API key'),
         access=_text_field(raw, 'accessType', 'an API key'),
         key=_text_field(raw, 'key', 'an API key', required=False),
         repo_id=repo_id,
@@ -264,8 +265,8 @@ class ApiKeys(object):
         self.client.remember_secret(secret)
         # The create answer carries no createdAt; re-reading the list just for it would cost
         # a request per create, so created_at stays null in the creating run.
-        created = dict(id=key_id, name=name, access=access, key=body.get('key'),
-                       repo_id=self.repo_id, created_at=body.get('createdAt'))
+        created = dict(id=key_id, name=name, access=access, key=_text_field(body, 'key', 'the created API key', False),
+                       repo_id=self.repo_id, created_at=_text_field(body, 'createdAt', 'the created API key', False))
         return created, secret
 
     def _remove_orphans(self, name, known_ids, cause):

@@ -257,7 +257,9 @@ class FlashbackClient(object):
         self.proxy, self.proxy_variable = environment_proxy(self.api_url + '/')
         # Named in messages about answers that may be the proxy's own (a 502 of the proxy is not the API's).
         self._via = ' through the proxy %s' % self.proxy if self.proxy else ''
-        self.ca_bundle = environment_ca_bundle() if (validate_certs and not self._ca_path) else None
+        # Only https:// uses a CA bundle; ca_path, passed with each request, wins over the environment's.
+        self.ca_bundle = (environment_ca_bundle() if validate_certs and not self._ca_path and parts.scheme == 'https'
+                          else None)
 
     def remember_secret(self, secret):
         """Called with every secret the API hands out in this run: no message or warning may show it."""

@@ -627,3 +627,46 @@ class TestConvergeSet:
                                        check_mode=True, diff=False, warn=warned.append)
         assert result.get('due_soon') == expected
         assert warned == (expected or [])
+
+
+class ForgingApi(object):
+    """FakeApi whose create answers carry a made-up id (the key is made under another one)."""
+
+    def __init__(self, api, forged_id='k999'):
+        self.api = api
+        self.forged_id = forged_id
+
+    def __getattr__(self, name):
+        return getattr(self.api, name)
+
+    def request(self, method, path, payload=None, context=None):
+        answer = self.api.request(method, path, payload, context)
+        if method == 'POST':
+            answer = dict(answer, id=self.forged_id)
+        return answer
+
+
+class TestCreatesAreChecked:
+    """A 2xx create answer is checked against one listing: an id the listing does not show under the name
+    leaves no key and hands out no secret."""
+
+    def test_a_forged_id_leaves_no_key_and_no_secret(self, fake_api):
+        result = run(ForgingApi(fake_api), [dict(repo_id='r1', name='n'), dict(repo_id='r1', name='ok')])
+        assert result['new_secrets'] == []
+        assert live(fake_api) == []
+        assert [r.get('failed') for r in result['key_results']] == [True, True]
+        assert result['failures'][0].startswith("entry 1 (name 'n'): the API answered the create of 'n' with id k999, "
+                                                "which the listing does not show under that name")
+
+    def test_a_forged_rotation_keeps_the_old_key(self, fake_api):
+        fake_api.add_key('r1', 'ci', 'WRITE')
+        result = run(ForgingApi(fake_api), [dict(repo_id='r1', name='ci', rotate=True)])
+        assert live(fake_api) == [('k1', 'ci', 'WRITE')]  # the replacement made under k2 is gone; k1 untouched
+        assert result['new_secrets'] == [] and result['key_results'][0]['id'] == 'k1'
+        assert [call[0] for call in fake_api.calls] == ['GET', 'POST', 'GET', 'DELETE']
+        assert fake_api.calls[-1][1] == '/repo/r1/apikey/k2'
+
+    def test_a_true_answer_costs_one_listing_per_repository(self, fake_api):
+        result = run(fake_api, [dict(repo_id='r1', name='a'), dict(repo_id='r1', name='b')])
+        assert [call[0] for call in fake_api.calls] == ['GET', 'POST', 'POST', 'GET']
+        assert [s['name'] for s in result['new_secrets']] == ['a', 'b']
