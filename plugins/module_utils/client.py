@@ -35,7 +35,7 @@ from ansible_collections.flashback.platform.plugins.module_utils.errors import (
     TLSError,
     ApiError,
 )
-from ansible_collections.flashback.platform.plugins.module_utils.sanitize import Scrubber, one_line
+from ansible_collections.flashback.platform.plugins.module_utils.sanitize import Scrubber, one_line, server_text
 
 try:
     import requests
@@ -120,13 +120,14 @@ class BearerAuth(_AuthBase):
 
 
 def server_message(body):
-    """The short error text a Flashback error body carries, made one printable line (sanitize.one_line)."""
+    """The short error text a Flashback error body carries, made one printable line with anything that could be
+    a secret masked (sanitize.server_text)."""
     if not isinstance(body, dict):
         return ''
     for field in ('message', 'error_message', 'error'):
         value = body.get(field)
         if isinstance(value, str):
-            text = one_line(value, MAX_SERVER_MESSAGE)
+            text = server_text(value, MAX_SERVER_MESSAGE)
             if text:
                 return text
     return ''

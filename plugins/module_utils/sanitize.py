@@ -15,6 +15,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
+
 MASK = '********'
 # Shorter values would mask ordinary words; every secret and token the API issues is far longer.
 MIN_MASKED_LENGTH = 8
@@ -36,6 +38,28 @@ def one_line(text, limit=None):
     if limit is not None and len(folded) > limit:
         folded = folded[:limit] + '...'
     return folded
+
+
+# A long opaque run of token characters (a secret, a token, a JWT) in server text. Server messages are words;
+# the module cannot know a secret another task's run minted, so such runs are masked whatever they are.
+_OPAQUE = re.compile(r'[A-Za-z0-9_~+/=.-]{24,}')
+_UUID = re.compile(r'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$')
+
+
+def _mask_opaque(match):
+    word = match.group(0)
+    if _UUID.match(word) or not (re.search(r'[A-Za-z]', word) and re.search(r'[0-9]', word)):
+        return word  # an id (ids are also checked where they come in), or a long plain word or number
+    return MASK
+
+
+def server_text(text, limit=None):
+    """Text the server sent, for a message: :func:`one_line`, with every long opaque string that could be a
+    secret or a token (24 or more token characters, letters and digits mixed, not a UUID) masked."""
+    text = _OPAQUE.sub(_mask_opaque, one_line(text))
+    if limit is not None and len(text) > limit:
+        text = text[:limit] + '...'
+    return text
 
 
 def _escape(char):

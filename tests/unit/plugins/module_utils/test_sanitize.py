@@ -78,3 +78,22 @@ class TestScrubber:
         assert result == dict(msg='a[2J ********', secret='secret-abcdefgh', failures=['1: ******** fatal'],
                               new_secrets=[dict(secret='secret-abcdefgh', name='n')],
                               changes=[dict(before=dict(name='********'))], changed=True, count=3)
+
+
+class TestServerText:
+    @pytest.mark.parametrize('opaque', [
+        'Zr8Jk2M1q9TnE4wXv7Ya0c3Lp6Ub5Hs_-Ddfe',                      # a urlsafe secret
+        'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U',  # a JWT
+        'fb-test-admin-token-0123456789abcdef',
+    ])
+    def test_opaque_strings_are_masked(self, opaque):
+        assert sanitize.server_text('bad request: %s (try again)' % opaque) == 'bad request: ******** (try again)'
+
+    @pytest.mark.parametrize('word', ['5d0f4c8e-2a7b-4b8e-9a51-0c3b1f0e7a21', 'FBK7Q2M9X4L0P3R8T6W1',
+                                      'internationalisationarchitecture', '123456789012345678901234567890'])
+    def test_ids_and_words_are_kept(self, word):
+        assert sanitize.server_text('key %s failed' % word) == 'key %s failed' % word
+
+    def test_limit_after_masking(self):
+        assert sanitize.server_text('a ' + 'Zr8Jk2M1q9TnE4wXv7Ya0c3Lp6' * 5, 12) == 'a ********'
+        assert sanitize.server_text('x' * 30, 10) == 'x' * 10 + '...'
