@@ -24,8 +24,14 @@ options:
     description:
       - Access token sent as a bearer token in the C(Authorization) header of every call (a JWT from the Auth
         API or a platform token).
-      - If not set, the value of the E(FLASHBACK_API_TOKEN) environment variable is used. One of the two is
+      - If not set, the value of the E(FLASHBACK_API_TOKEN) environment variable is used, else the content of the
+        file that E(FLASHBACK_API_TOKEN_FILE) names (one trailing line break dropped; the AWX credential type injects
+        the token this way, so that the environment, and a gathered C(ansible_env), holds only a path). One of them is
         required.
+      - A token from the environment is only sent to the E(FLASHBACK_API_URL) beside it: when the environment sets
+        that variable and O(api_url) names another server, the module fails before any request (a variable must not
+        redirect a credential whoever sets it cannot read). Give O(api_token) with O(api_url) to talk to another
+        server.
       - Never logged. At high verbosity ansible-core prints C(environment:) values of a task, so when running
         with C(-vvv) pass the token as this option (or through C(module_defaults)), not through the task's
         C(environment).
