@@ -28,7 +28,7 @@ options:
         file that E(FLASHBACK_API_TOKEN_FILE) names (one trailing line break dropped; the AWX credential type injects
         the token this way, so that the environment, and a gathered C(ansible_env), holds only a path). One of them is
         required.
-      - A token from the environment is only sent to the E(FLASHBACK_API_URL) beside it: when the environment sets
+      - A token from the environment is only sent to the E(FLASHBACK_API_URL) beside it. When the environment sets
         that variable and O(api_url) names another server, the module fails before any request (a variable must not
         redirect a credential whoever sets it cannot read). Give O(api_token) with O(api_url) to talk to another
         server.
@@ -60,7 +60,7 @@ options:
   timeout:
     description:
       - Seconds each HTTP request may take in total, from connecting to reading the last byte of the answer (not
-        per socket read: a server that drips its answer slowly is given up on too).
+        per socket read), so a server that drips its answer slowly is given up on too.
       - A request that runs out of time is retried as O(max_retries) says, so one module call against a server
         that never answers takes about O(timeout) times (O(max_retries) + 1), plus the backoff between attempts.
     type: int
