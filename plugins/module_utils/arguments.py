@@ -144,8 +144,8 @@ def connection_warnings(params):
 
 def _same_url(first, second):
     first, second = urlparse(first.rstrip('/')), urlparse(second.rstrip('/'))
-    return (first.scheme.lower(), first.netloc.lower(), first.path) == (second.scheme.lower(), second.netloc.lower(),
-                                                                       second.path)
+    return ((first.scheme.lower(), first.netloc.lower(), first.path)
+            == (second.scheme.lower(), second.netloc.lower(), second.path))
 
 
 def _check_token_destination(api_url, token):

@@ -276,9 +276,9 @@ class FlashbackClient(object):
                                 'sees the token in clear text (api_url is http://)'
                                 if urlsplit(self.api_url).scheme == 'http' else 'relays the TLS connection'))
         if self.ca_bundle:
+            variable, path = self.ca_bundle
             warnings.append('%s=%s replaces the default CA bundle for %s: set ca_path (or FLASHBACK_CA_PATH) to '
-                            'choose the CA bundle explicitly' % (self.ca_bundle[0], self.ca_bundle[1],
-                                                                self._shown_url))
+                            'choose the CA bundle explicitly' % (variable, path, self._shown_url))
         return warnings
 
     def sleep(self, seconds):

@@ -79,8 +79,8 @@ def main():
     drip = re.search(r'dripped listing ended after [0-9.]+ s[^"]*', text)
     verbosity = ([arg for arg in command if re.match(r'^-v+$', arg)] or ['verbosity 0'])[0]
     print('check_output: %s: %d lines, %d tokens and %d secrets absent, no raw control character, no forged line, '
-          'peak RSS %.0f MB, %.0f s in all; %s' % (verbosity, text.count('\n'), len(tokens),
-                                                  len(secrets), peak_mb, elapsed, drip.group(0) if drip else ''))
+          'peak RSS %.0f MB, %.0f s in all; %s'
+          % (verbosity, text.count('\n'), len(tokens), len(secrets), peak_mb, elapsed, drip.group(0) if drip else ''))
 
 
 if __name__ == '__main__':

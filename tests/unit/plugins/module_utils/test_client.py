@@ -811,6 +811,7 @@ class TestEnvironment:
     def no_ca_bundle(self, monkeypatch):
         monkeypatch.delenv('REQUESTS_CA_BUNDLE', raising=False)
         monkeypatch.delenv('CURL_CA_BUNDLE', raising=False)
+
     def test_a_proxy_is_named_without_its_credentials(self, monkeypatch):
         monkeypatch.setenv('HTTPS_PROXY', 'http://user:pw@proxy.example.test:3128')
         monkeypatch.delenv('NO_PROXY', raising=False)

@@ -50,9 +50,9 @@ class TestRequests:
         assert result['changes'] == [] and result['new_secrets'] == [] and result['failures'] == []
         assert result['diff'] == []
         assert result['key_results'][0] == dict(repo_id='r1', name='a', action='none', state='present', id='k1',
-                                            key='FBK1', access='READ', changed=False)
+                                                key='FBK1', access='READ', changed=False)
         assert result['key_results'][2] == dict(repo_id='r1', name='gone', action='none', state='absent', id=None,
-                                            key=None, access=None, changed=False)
+                                                key=None, access=None, changed=False)
         assert fake_api.calls == [('GET', '/repo/r1/apikey', None), ('GET', '/repo/r2/apikey', None)]
 
     @pytest.mark.parametrize('exclusive', [False, True])
@@ -105,10 +105,10 @@ class TestRequests:
         assert result['changes'][0]['before'] == {}
         assert result['changes'][1]['before']['access'] == 'READ'
         assert result['key_results'][0] == dict(repo_id='r1', name='new', action='create', state='present', id='k6',
-                                            key='FBK6', access='WRITE', changed=True)
+                                                key='FBK6', access='WRITE', changed=True)
         # A deleted key is reported as the key deleted.
         assert result['key_results'][2] == dict(repo_id='r1', name='del', action='delete', state='absent', id='k2',
-                                            key='FBK2', access='ADMIN', changed=True)
+                                                key='FBK2', access='ADMIN', changed=True)
         assert result['key_results'][4]['changed'] is False
         assert result['new_secrets'] == [dict(repo_id='r1', repo_name=None, name='new', id='k6', key='FBK6',
                                               access='WRITE', secret=SECRET + 'k6')]
@@ -125,7 +125,7 @@ class TestRequests:
             ('PUT', '/repo/r1/apikey/k2', dict(name='ci', accessType='WRITE')),
         ]
         assert result['key_results'] == [dict(repo_id='r1', name='ci', action='rotate', state='present', id='k2',
-                                          key='FBK2', access='WRITE', changed=True)]
+                                              key='FBK2', access='WRITE', changed=True)]
         assert [(s['name'], s['id'], s['secret']) for s in result['new_secrets']] == [('ci', 'k2', SECRET + 'k2')]
         assert result['outcomes'][0].replaced == dict(id='k1', key='FBK1', created_at='2026-11-27T10:00:01.000Z')
         assert live(fake_api) == [('k2', 'ci', 'WRITE')]
@@ -270,8 +270,8 @@ class TestFailures:
         assert [(c['action'], c['name']) for c in result['changes']] == [
             ('create', 'a'), ('update', 'b'), ('create', 'c')]
         assert result['key_results'][1] == dict(repo_id='r1', name='b', action='update', state='present', id='k1',
-                                            key='FBK1', access='READ', changed=False, failed=True,
-                                            msg='the Flashback API failed on PUT /repo/r1/apikey/k1 with HTTP 500: '
+                                                key='FBK1', access='READ', changed=False, failed=True,
+                                                msg='the Flashback API failed on PUT /repo/r1/apikey/k1 with HTTP 500: '
                                                 'retry later')
         assert 'failed' not in result['key_results'][0] and 'failed' not in result['key_results'][2]
         assert [len(d['after']) > 0 for d in result['diff']] == [True, True]
@@ -347,7 +347,7 @@ class TestRetireOldKeys:
         assert paths(fake_api.writes) == [('POST', '/repo/r1/apikey')]
         assert fake_api.writes[0][2] == dict(name=replacement_name('ci', 'k1'), accessType='ADMIN')
         assert first['key_results'] == [dict(repo_id='r1', name='ci', action='rotate', state='present', id='k2',
-                                         key='FBK2', access='ADMIN', changed=True, pending_rotation=True)]
+                                             key='FBK2', access='ADMIN', changed=True, pending_rotation=True)]
         assert [(s['id'], s['secret']) for s in first['new_secrets']] == [('k2', SECRET + 'k2')]
         assert live(fake_api) == [('k1', 'ci', 'ADMIN'), ('k2', replacement_name('ci', 'k1'), 'ADMIN')]
 
@@ -362,7 +362,7 @@ class TestRetireOldKeys:
         assert fake_api.writes[2][2] == dict(name='ci', accessType='ADMIN')
         assert third['new_secrets'] == []
         assert third['key_results'] == [dict(repo_id='r1', name='ci', action='finish_rotation', state='present', id='k2',
-                                         key='FBK2', access='ADMIN', changed=True)]
+                                             key='FBK2', access='ADMIN', changed=True)]
         assert third['outcomes'][0].replaced['id'] == 'k1'
         assert live(fake_api) == [('k2', 'ci', 'ADMIN')]
 

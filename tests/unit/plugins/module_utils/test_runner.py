@@ -152,7 +152,7 @@ class TestScrubbing:
                                failures=['entry 1: echoed minted-secret-1234\r\nfatal: y'])
         module = scrubbing_run(True, error)
         assert module.exited == ('fail', dict(msg='HTTP 500 (server said: ******** ******** [31m fatal: x)',
-                                               failures=['entry 1: echoed ******** fatal: y']))
+                                              failures=['entry 1: echoed ******** fatal: y']))
         assert module.warnings == ['the server said: ******** and ********[2J']
 
     def test_bidi_and_c1_controls_are_dropped(self, scrubbing_run):
