@@ -200,9 +200,11 @@ class ApiKeys(object):
                 if not exc.ambiguous_create:
                     raise
                 failures.append(exc.message)
-                self._remove_orphans(name, known_ids, exc)
+                removed = self._remove_orphans(name, known_ids, exc)
                 if exc.transient and self._pause(exc, delays):
                     continue
+                if not exc.transient:  # a 404, a redirect: trying again would be answered the same
+                    self._raise_refused(name, exc, removed)
                 break
             if created['id'] in known_ids:
                 self._reject_foreign_id(name, created['id'], known_ids)
@@ -210,6 +212,15 @@ class ApiKeys(object):
         attempts = 'once,' if len(failures) == 1 else '%d times, each time' % len(failures)
         raise ResourceError('creating API key %r in repository %s failed %s with nothing left behind; last error: %s'
                             % (name, self.repo_id, attempts, failures[-1]))
+
+    def _raise_refused(self, name, exc, removed):
+        """The failure of a create that is not tried again: as it is when it made nothing, else saying what the key
+        it made became."""
+        if not removed:
+            raise exc
+        raise ResourceError('creating API key %r in repository %s: the API made key %s, then answered with an error, '
+                            'so its secret never arrived; that key was deleted and nothing is left behind; the error: '
+                            '%s' % (name, self.repo_id, ', '.join(key['id'] for key in removed), exc.message))
 
     def _pause(self, exc, delays):
         """Sleep before the next create attempt (Retry-After wins; a 429 holds back the client's other threads);
@@ -280,6 +291,7 @@ class ApiKeys(object):
                 % (name, self.repo_id, cause.message, exc.message, name))
         for orphan in orphans:
             self._delete_orphan(orphan, name)
+        return orphans
 
     def _delete_orphan(self, orphan, name):
         try:

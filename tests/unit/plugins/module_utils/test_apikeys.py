@@ -426,9 +426,18 @@ class TestEveryAmbiguousCreateIsReconciled:
             apikeys.ApiKeys(faulty, 'r1').create('n', 'READ')
         assert self.live(fake_api) == []
         assert [c[0] for c in fake_api.calls] == ['POST', 'GET', 'DELETE']  # not retried: it would answer the same
-        assert exc.value.message.startswith("creating API key 'n' in repository r1 failed once, with nothing left "
-                                            "behind; last error: ")
+        assert exc.value.message == (
+            "creating API key 'n' in repository r1: the API made key k1, then answered with an error, so its secret "
+            "never arrived; that key was deleted and nothing is left behind; the error: " + error.message)
         assert faulty.sleeps == []
+
+    @pytest.mark.parametrize('error', [GONE, REDIRECTED])
+    def test_404_or_307_before_acting_is_checked_and_raised_as_it_is(self, fake_api, error):
+        faulty = FaultyApi(fake_api, ('POST', 'before', error))
+        with pytest.raises(type(error)) as exc:
+            apikeys.ApiKeys(faulty, 'r1').create('n', 'READ')
+        assert exc.value is error
+        assert [c[0] for c in fake_api.calls] == ['POST', 'GET'] and self.live(fake_api) == []
 
     def test_a_2xx_naming_a_key_listed_before_is_refused_and_its_key_removed(self, fake_api):
         other = fake_api.add_key('r1', 'other')
