@@ -7,7 +7,8 @@
 One ``GET /repo`` when any entry names its repository, one listing per repository, then exactly
 the writes the decisions need: one POST per create, one PUT per update, one DELETE per key deleted,
 POST + DELETE + PUT per rotation (create-before-delete under the marker name, so a rerun can finish
-an interrupted one). Repositories are listed and worked on concurrently by a bounded pool of
+an interrupted one), and one listing per repository after its creates that checks every create answer's id
+before any rotation retires its old key. Repositories are listed and worked on concurrently by a bounded pool of
 threads sharing one client (one connection pool, one 429 backoff); the keys of one repository are
 worked on in order. Nothing is written when any entry is refused or any listing fails.
 """
@@ -94,8 +95,10 @@ class Converger(object):
         self.api = apikeys.ApiKeys(client, repo_id, check_mode=check_mode)
         # Ids an ambiguous create must not take for its orphan: the listed keys and the ones made here.
         self.known_ids = set(key['id'] for key in live)
-        # Outcomes of creates whose answer is checked against one listing once the repository's work is done.
+        # Outcomes of creates whose answer is checked against one listing once the repository's work is done, and
+        # the rotations whose take-over (retire the old key, rename the replacement) waits for that check.
         self.unverified = []
+        self.takeovers = []
         self.check_mode = check_mode
         self.retire_old_keys = retire_old_keys
         self.create_keys = create_keys
@@ -128,16 +131,32 @@ class Converger(object):
         self.unverified.append(outcome)
 
     def verify(self):
-        """One listing checks every create of this repository made without a check: a 2xx answer whose id is
-        not a live key of that name is not trusted (its key is deleted, its secret dropped)."""
+        """One listing checks every create of this repository: a 2xx answer whose id is not a live key of that name
+        is not trusted (its key is deleted, its secret dropped). Then the rotations whose replacement checked out
+        retire their old keys; an untrusted replacement must not cost the key that works."""
         outcomes, self.unverified = [o for o in self.unverified if o.after and o.after['id']], []
+        takeovers, self.takeovers = self.takeovers, []
         try:
-            self._check_created(outcomes)
+            dropped = self._check_created(outcomes)
         except FlashbackError as exc:
             for outcome in outcomes:
                 if outcome.error is None:
                     outcome.error = ('created API key %s but listing the keys to check it failed (%s): the secret is '
-                                     'in this result; rerun to check' % (outcome.after['id'], exc.message))
+                                     'in this result; rerun to check (and to finish a rotation)'
+                                     % (outcome.after['id'], exc.message))
+            return
+        for decision, outcome in takeovers:
+            if outcome in dropped:
+                outcome.after, outcome.replaced = decision.current, None
+                continue
+            try:
+                self._take_over(decision.current, outcome.after, decision, outcome)
+            except FlashbackError as exc:
+                outcome.error = (
+                    'rotating API key %r in repository %s: the replacement %s exists and its secret is in this result, '
+                    'but retiring the old key %s and renaming the replacement did not finish (%s): store the secret '
+                    'now, then rerun to finish the rotation'
+                    % (decision.name, decision.repo_id, outcome.after['id'], decision.current['id'], exc.message))
 
     def _check_created(self, outcomes):
         """Drop the outcomes whose created key the listing does not show; raises when the listing fails."""
@@ -178,24 +197,14 @@ class Converger(object):
         outcome.after = None if decision.current in decision.doomed else decision.current
 
     def _rotate(self, decision, outcome):
+        """Create the replacement under the marker name; its take-over waits for verify (one listing checks every
+        create of the repository first). Interrupted in between, the next run finishes the rotation."""
         old = decision.current
         self._create_key(reconcile.replacement_name(decision.name, old['id']), decision.access, outcome)
-        if not self.retire_old_keys:
-            self.unverified.append(outcome)
-        elif self._check_created([outcome]):
-            # Checked before the old key goes: an untrusted answer must not cost the key that works.
-            outcome.after = old
-            return
         outcome.replaced = replaced_view(old)
+        self.unverified.append(outcome)
         if self.retire_old_keys:
-            try:
-                self._take_over(old, outcome.after, decision, outcome)
-            except FlashbackError as exc:
-                raise FlashbackError(
-                    'rotating API key %r in repository %s: the replacement %s exists and its secret is in this result, '
-                    'but retiring the old key %s and renaming the replacement did not finish (%s): store the secret '
-                    'now, then rerun to finish the rotation'
-                    % (decision.name, decision.repo_id, outcome.after['id'], old['id'], exc.message))
+            self.takeovers.append((decision, outcome))
         else:
             outcome.skipped = True  # the old key stays valid; a later run (or phase) finishes the rotation
 
