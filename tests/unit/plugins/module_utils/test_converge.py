@@ -670,3 +670,26 @@ class TestCreatesAreChecked:
         result = run(fake_api, [dict(repo_id='r1', name='a'), dict(repo_id='r1', name='b')])
         assert [call[0] for call in fake_api.calls] == ['GET', 'POST', 'POST', 'GET']
         assert [s['name'] for s in result['new_secrets']] == ['a', 'b']
+
+    def test_rotations_wait_for_the_one_check_listing(self, fake_api):
+        fake_api.add_key('r1', 'a', 'READ')
+        fake_api.add_key('r1', 'b', 'WRITE')
+        result = run(fake_api, [dict(repo_id='r1', name='a', rotate=True), dict(repo_id='r1', name='b', rotate=True)])
+        assert [call[0] for call in fake_api.calls] == ['GET', 'POST', 'POST', 'GET', 'DELETE', 'PUT', 'DELETE', 'PUT']
+        assert live(fake_api) == [('k3', 'a', 'READ'), ('k4', 'b', 'WRITE')]
+        assert [s['name'] for s in result['new_secrets']] == ['a', 'b'] and result['failures'] == []
+
+    def test_a_failed_check_listing_keeps_the_old_keys_and_hands_back_the_secrets(self, fake_api):
+        fake_api.add_key('r1', 'a', 'READ')
+        calls = []
+
+        class ListOnce(ForgingApi):
+            def request(self, method, path, payload=None, context=None):
+                calls.append(method)
+                if method == 'GET' and calls.count('GET') == 2:
+                    raise server_error(method, path)
+                return self.api.request(method, path, payload, context)
+        result = run(ListOnce(fake_api), [dict(repo_id='r1', name='a', rotate=True)])
+        assert [s['name'] for s in result['new_secrets']] == ['a']
+        assert [key[1] for key in live(fake_api)] == ['a', replacement_name('a', 'k1')]  # the next run finishes it
+        assert 'listing the keys to check it failed' in result['failures'][0]
