@@ -141,9 +141,9 @@ class Converger(object):
         except FlashbackError as exc:
             for outcome in outcomes:
                 if outcome.error is None:
-                    outcome.error = ('created API key %s but listing the keys to check it failed (%s): the secret is '
-                                     'in this result; rerun to check (and to finish a rotation)'
-                                     % (outcome.after['id'], exc.message))
+                    outcome.error = FlashbackError(
+                        'created API key %s but listing the keys to check it failed (%s): the secret is in this '
+                        'result; rerun to check (and to finish a rotation)' % (outcome.after['id'], exc.message)).message
             return
         for decision, outcome in takeovers:
             if outcome in dropped:
@@ -152,11 +152,13 @@ class Converger(object):
             try:
                 self._take_over(decision.current, outcome.after, decision, outcome)
             except FlashbackError as exc:
-                outcome.error = (
+                # The outcome keeps the message (the other decisions of the repository go on); the error type
+                # documents it like any raised one.
+                outcome.error = FlashbackError(
                     'rotating API key %r in repository %s: the replacement %s exists and its secret is in this result, '
                     'but retiring the old key %s and renaming the replacement did not finish (%s): store the secret '
                     'now, then rerun to finish the rotation'
-                    % (decision.name, decision.repo_id, outcome.after['id'], decision.current['id'], exc.message))
+                    % (decision.name, decision.repo_id, outcome.after['id'], decision.current['id'], exc.message)).message
 
     def _check_created(self, outcomes):
         """Drop the outcomes whose created key the listing does not show; raises when the listing fails."""
@@ -166,9 +168,10 @@ class Converger(object):
         dropped = []
         for outcome in outcomes:
             if outcome.after['id'] in bad:
-                outcome.error = ('the API answered the create of %r with id %s, which the listing does not show '
-                                 'under that name: the key it made (if any) was deleted and its secret dropped; rerun'
-                                 % (outcome.decision.name, outcome.after['id']))
+                outcome.error = FlashbackError(
+                    'the API answered the create of %r with id %s, which the listing does not show under that name: '
+                    'the key it made (if any) was deleted and its secret dropped; rerun'
+                    % (outcome.decision.name, outcome.after['id'])).message
                 self.known_ids.discard(outcome.after['id'])
                 outcome.secret = None
                 outcome.after = None
