@@ -33,6 +33,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, NamedTuple
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import hostile  # emulator/hostile.py: the hostile mode (POST /_emulator/hostile)
+
 ACCESS_TYPES = ("READ", "WRITE", "ADMIN")
 # The vendor client's StorageType and ModeType enums ("BLOB" is Azure Blob storage).
 STORAGE_TYPES = ("S3", "GCS", "BLOB")
@@ -453,6 +455,7 @@ class Backend:
         # Every plaintext secret ever handed out, kept across resets: a leak audit of a whole test
         # run needs them all, even those of keys a later reset wiped.
         self._issued: list[str] = [key.secret for key in self._world.keys]
+        self.hostile = hostile.Hostile()
         # Set by Emulator: serves this backend over HTTPS too (POST /_emulator/https).
         self.open_https: Callable[[], dict[str, str]] | None = None
 
@@ -466,6 +469,7 @@ class Backend:
             self._faults.clear()
             self._next_seq = 1
             self._next_fault_id = 1
+        self.hostile.clear()
 
     # -- published API (each call does its own auth -> repo -> scope -> body checks, in that order)
 
@@ -700,6 +704,7 @@ CONTROL_ROUTES: Routes = [
     (re.compile(CONTROL_PREFIX + "/keys"), {"POST": lambda b, c: b.inject_key(c.body.require())}),
     (re.compile(CONTROL_PREFIX + "/issued"), {"GET": lambda b, c: {"secrets": b.issued_secrets()}}),
     (re.compile(CONTROL_PREFIX + "/https"), {"POST": _open_https}),
+    (re.compile(CONTROL_PREFIX + "/hostile"), hostile.routes(BadRequest)),
     (re.compile(CONTROL_PREFIX + "/faults"), {
         "GET": lambda b, c: {"faults": b.faults()},
         "POST": _add_faults,
@@ -807,6 +812,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             real = dispatch(backend, API_ROUTES, self.command, path,
                             Call(token, body, {}, parse_qs(query, keep_blank_values=True)))
         response = real if fault is None else fault.respond(real)
+        response = backend.hostile.rewrite(backend, self.command, path, token, response)
         # Logged before answering, so a test that reads the log right after its call sees it.
         backend.record_request({
             "method": self.command,
@@ -825,6 +831,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self._send(response)
 
     def _send(self, response: Response) -> None:
+        if self.server.backend.hostile.write(self, response):
+            return
         self.send_response(response.status)
         self.send_header("Content-Type", response.content_type)
         self.send_header("Content-Length", str(len(response.body)))

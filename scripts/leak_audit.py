@@ -8,7 +8,10 @@ Run it inside scripts/with_emulator.py with COMMAND at -vvvv. It fails when the 
   token is passed through `environment:`, which ansible-core prints on its EXEC lines at -vvv;
 - a key secret anywhere but once, as the `"secret": "..."` return value of the task that created it
   (the emulator lists every secret it ever handed out at /_emulator/issued, across resets);
-- a Python traceback.
+- a Python traceback;
+- a raw control character (ESC/CSI, other C0 and C1 controls, bidi controls: anything not printable but a line
+  break or a tab): ansible-core 2.19 prints error messages, warnings and deprecations even under no_log, so
+  server text that reached them raw would drive the terminal (the emulator's hostile mode sends such text).
 The command's own output goes to the log only (at -vvvv it is large); its tail is shown if it fails.
 """
 
@@ -48,7 +51,19 @@ def audit(text, tokens, secrets):
         shown += total
     if 'Traceback (most recent call last)' in text:
         problems.append('a Python traceback')
+    controls = raw_controls(text)
+    if controls:
+        problems.append('raw control characters: %s' % ', '.join('%s x%d' % item for item in sorted(controls.items())))
     return problems, shown
+
+
+def raw_controls(text):
+    """``{repr(char): count}`` of the characters a terminal could act on (line breaks and tabs are fine)."""
+    found = {}
+    for char in text:
+        if char not in '\n\t' and not char.isprintable():
+            found[repr(char)] = found.get(repr(char), 0) + 1
+    return found
 
 
 def main():
@@ -77,7 +92,7 @@ def main():
     if problems:
         sys.exit('leak_audit: %s; see %s' % ('; '.join(problems), args.log))
     print('leak_audit: %d lines at high verbosity, %d tokens absent, %d secrets issued, %d shown once as their '
-          'return value, the rest never; no traceback' % (text.count('\n'), len(tokens), len(secrets), shown))
+          'return value, the rest never; no traceback, no raw control character' % (text.count('\n'), len(tokens), len(secrets), shown))
 
 
 if __name__ == '__main__':

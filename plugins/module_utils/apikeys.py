@@ -20,20 +20,20 @@ from ansible.module_utils.api import generate_jittered_backoff
 from ansible.module_utils.six.moves.urllib.parse import quote
 
 from ansible_collections.flashback.platform.plugins.module_utils.client import BACKOFF_BASE, BACKOFF_CAP
+
 from ansible_collections.flashback.platform.plugins.module_utils.errors import (
-    ConnectionFailedError,
     FlashbackError,
     MalformedResponseError,
     NotFoundError,
+    RateLimitedError,
     RequestTimeoutError,
     ResourceError,
-    ServerError,
 )
 from ansible_collections.flashback.platform.plugins.module_utils.reconcile import id_problem
+from ansible_collections.flashback.platform.plugins.module_utils.sanitize import visible
 
-# Failures after which a POST may or may not have created the key. A redirect (RedirectError) is not one:
-# the client does not follow it, so the server answered without creating anything.
-AMBIGUOUS_CREATE_ERRORS = (ServerError, ConnectionFailedError, RequestTimeoutError, MalformedResponseError)
+# Whether a failed POST may have created the key is the error's own attribute (errors.FlashbackError
+# .ambiguous_create): every failure but a 400, 401 or 403 answer, a TLS failure or a local refusal.
 ORPHAN_POLL_INTERVAL = 0.5
 # time.monotonic is missing on Python 2.7, which ansible-core 2.16 still supports on targets.
 MONOTONIC = getattr(time, 'monotonic', time.time)
@@ -62,12 +62,14 @@ def keys_path(repo_id, key_id=None):
 
 
 def _text_field(obj, field, what, required=True):
+    """A text field of an API object; control characters are written as escapes (sanitize.visible), so no
+    server text reaches any output raw."""
     value = obj.get(field)
     if value is None and not required:
         return None
     if not isinstance(value, str) or not value:
         raise MalformedResponseError('the Flashback API returned %s without a valid %r field' % (what, field))
-    return value
+    return visible(value)
 
 
 def _list_field(body, field, what):
@@ -112,7 +114,7 @@ def list_repos(client):
         raise NotFoundError('the repository list not found (GET /repo answered HTTP 404): check that api_url '
                             'points at the Flashback API (no extra path)', exc.status)
     repos = _list_field(body, 'repos', 'GET /repo')
-    return [dict(id=_id_field(repo, 'a repository'), name=repo.get('name')) for repo in repos]
+    return [dict(id=_id_field(repo, 'a repository'), name=visible(repo.get('name'))) for repo in repos]
 
 
 def repo_name(client, repo_id):
@@ -195,34 +197,92 @@ class ApiKeys(object):
     def create(self, name, access, known_ids=()):
         """Create a key; returns ``(apikey, secret)``. The secret exists only in this answer.
 
-        ``known_ids`` are the ids of the keys listed before. A create that fails ambiguously
-        (5xx, dropped connection, timeout, unreadable answer) may still have made a key whose
-        secret nobody received: such an orphan (a key with this name and an unknown id) is
-        deleted and the create tried again, up to the client's ``max_retries`` times, with the
-        client's jittered backoff in between. A 429 is retried by the client, since the server
-        refused before acting.
+        ``known_ids`` are the ids of the keys listed before (and made since). After a create that fails
+        ambiguously (any failure whose error has ``ambiguous_create``: 5xx, 429, 404, a redirect, a dropped
+        connection, a timeout, an unreadable or oversized answer) the key may exist with a secret nobody
+        received: such an orphan (a key with this name and an unknown id) is deleted, and then, when the failure
+        was transient (5xx, 429, transport, unreadable answer), the create is tried again, up to the client's
+        ``max_retries`` times, with the client's backoff (Retry-After and the shared 429 hold honoured). The
+        client itself never repeats a POST. A 2xx answer whose id is one of ``known_ids`` names another key:
+        the key it made is removed the same way and the create fails. So either one key is made and its secret
+        returned, or none is left.
         """
         if self.check_mode:
             return planned_key(self.repo_id, name, access), None
         known_ids = set(known_ids)
         failures = []
-        delays = None
+        delays = []
         while True:
             try:
-                return self._post(name, access)
-            except AMBIGUOUS_CREATE_ERRORS as exc:
+                created, secret = self._post(name, access)
+            except FlashbackError as exc:
+                if not exc.ambiguous_create:
+                    raise
                 failures.append(exc.message)
-                self._remove_orphans(name, known_ids, exc)
-            if delays is None:  # the same budget and backoff as the client's retries of one request
-                delays = generate_jittered_backoff(retries=self.client.max_retries, delay_base=BACKOFF_BASE,
-                                                   delay_threshold=BACKOFF_CAP)
-            delay = next(delays, None)
-            if delay is None:
+                removed = self._remove_orphans(name, known_ids, exc)
+                if exc.transient and self._pause(exc, delays):
+                    continue
+                if not exc.transient:  # a 404, a redirect: trying again would be answered the same
+                    self._raise_refused(name, exc, removed)
                 break
-            self.sleep(delay)
+            if created['id'] in known_ids:
+                self._reject_foreign_id(name, created['id'], known_ids)
+            return created, secret
         attempts = 'once,' if len(failures) == 1 else '%d times, each time' % len(failures)
         raise ResourceError('creating API key %r in repository %s failed %s with nothing left behind; last error: %s'
                             % (name, self.repo_id, attempts, failures[-1]))
+
+    def _raise_refused(self, name, exc, removed):
+        """The failure of a create that is not tried again: as it is when it made nothing, else saying what the key
+        it made became."""
+        if not removed:
+            raise exc
+        raise ResourceError('creating API key %r in repository %s: the API made key %s, then answered with an error, '
+                            'so its secret never arrived; that key was deleted and nothing is left behind; the error: '
+                            '%s' % (name, self.repo_id, ', '.join(key['id'] for key in removed), exc.message))
+
+    def _pause(self, exc, delays):
+        """Sleep before the next create attempt (Retry-After wins; a 429 holds back the client's other threads);
+        False when the retries ran out."""
+        if not delays:  # the same budget and backoff as the client's retries of one request
+            delays.append(generate_jittered_backoff(retries=self.client.max_retries, delay_base=BACKOFF_BASE,
+                                                    delay_threshold=BACKOFF_CAP))
+        delay = next(delays[0], None)
+        if delay is None:
+            return False
+        retry_after = getattr(exc, 'retry_after', None)
+        delay = retry_after if retry_after is not None else delay
+        if isinstance(exc, RateLimitedError):
+            self.client.hold_back(delay)
+        self.sleep(delay)
+        return True
+
+    def _reject_foreign_id(self, name, key_id, known_ids):
+        """A create answered with the id of a key that existed before it: the answer cannot be trusted (nor
+        its secret), so the key it made, if any, is an orphan."""
+        cause = MalformedResponseError('the Flashback API answered the create with the id %s of another key' % key_id)
+        self._remove_orphans(name, known_ids, cause)
+        raise ResourceError('creating API key %r in repository %s: the API answered with the id %s, which belongs to '
+                            'a key that existed before; the key it made (if any) was deleted and nothing was kept: '
+                            'rerun, and report it to Flashback if it happens again' % (name, self.repo_id, key_id))
+
+    def verify_created(self, created, known_ids):
+        """Check against a fresh listing that each of ``created`` (keys a 2xx create answer described) is live
+        under the name it was made with; returns the ids that are not. For those names, the keys with an id that
+        is neither known before nor a verified create are deleted: their secrets never reached anyone."""
+        if self.check_mode or not created:
+            return set()
+        live = self.list()
+        by_id = dict((key['id'], key) for key in live)
+        bad = set(key['id'] for key in created
+                  if key['id'] not in by_id or by_id[key['id']]['name'] != key['name'])
+        keep = set(known_ids) | set(key['id'] for key in created if key['id'] not in bad)
+        for key in created:
+            if key['id'] in bad:
+                for orphan in filter_keys(live, name=key['name']):
+                    if orphan['id'] not in keep:
+                        self._delete_orphan(orphan, key['name'])
+        return bad
 
     def _post(self, name, access):
         body = self.client.request('POST', keys_path(self.repo_id), payload=dict(name=name, accessType=access),
@@ -231,10 +291,12 @@ class ApiKeys(object):
         secret = body.get('secret')
         if not isinstance(secret, str) or not secret:
             raise MalformedResponseError('the Flashback API created key %s without returning its secret' % key_id)
+        # From here on no message or warning of this run may show it (runner.run_module scrubs them).
+        self.client.remember_secret(secret)
         # The create answer carries no createdAt; re-reading the list just for it would cost
         # a request per create, so created_at stays null in the creating run.
-        created = dict(id=key_id, name=name, access=access, key=body.get('key'),
-                       repo_id=self.repo_id, created_at=body.get('createdAt'))
+        created = dict(id=key_id, name=name, access=access, key=_text_field(body, 'key', 'the created API key', False),
+                       repo_id=self.repo_id, created_at=_text_field(body, 'createdAt', 'the created API key', False))
         return created, secret
 
     def _remove_orphans(self, name, known_ids, cause):
@@ -247,13 +309,17 @@ class ApiKeys(object):
                 'failed (%s): delete any key named %r whose secret you do not hold, then rerun'
                 % (name, self.repo_id, cause.message, exc.message, name))
         for orphan in orphans:
-            try:
-                self.delete(orphan)
-            except FlashbackError as exc:
-                raise ResourceError(
-                    'API key %s (%r) in repository %s was created but its secret was lost, and deleting it failed '
-                    '(%s): delete it (state=absent, key_id=%s), then rerun'
-                    % (orphan['id'], name, self.repo_id, exc.message, orphan['id']))
+            self._delete_orphan(orphan, name)
+        return orphans
+
+    def _delete_orphan(self, orphan, name):
+        try:
+            self.delete(orphan)
+        except FlashbackError as exc:
+            raise ResourceError(
+                'API key %s (%r) in repository %s was created but its secret was lost, and deleting it failed '
+                '(%s): delete it (state=absent, key_id=%s), then rerun'
+                % (orphan['id'], name, self.repo_id, exc.message, orphan['id']))
 
     def _find_orphans(self, name, known_ids, wait):
         # After a timeout the server may still be working on the request: keep looking for up to

@@ -23,11 +23,19 @@ from ansible_collections.flashback.platform.plugins.module_utils.errors import C
 from ansible_collections.flashback.platform.plugins.module_utils.reconcile import ALL, ENTRY_SPEC, PHASES
 
 VALIDATE_CERTS_ENV = 'FLASHBACK_VALIDATE_CERTS'
+URL_ENV = 'FLASHBACK_API_URL'
+TOKEN_ENV = 'FLASHBACK_API_TOKEN'
+# A file holding the token: the environment (and so a gathered ansible_env, and AWX's fact cache) then holds
+# only a path. The AWX credential type injects the token this way.
+TOKEN_FILE_ENV = 'FLASHBACK_API_TOKEN_FILE'
 # Names of boolean environment variables whose value was no boolean, for validated_connection to report.
 # The fallback below runs only when the task leaves the option unset, so it alone knows that the variable
 # matters; it cannot fail the module itself (ansible-core would show a traceback), so it leaves the option at
 # its safe default and the name here. One module run is one process: this never outlives the run.
 _MALFORMED_ENV = set()
+# (variable, token) when api_token fell back to the environment (one entry at most; compared with the token in use,
+# so that a value left by an earlier resolution in the same process is never taken for this one's).
+_TOKEN_SOURCE = []
 
 
 def _env_fallback(*names):
@@ -37,6 +45,29 @@ def _env_fallback(*names):
         if os.environ.get(name):
             return os.environ[name]
     raise AnsibleFallbackNotFound
+
+
+def _token_fallback(name, file_name):
+    """The token from ``name``, else from the file ``file_name`` names (one trailing line break dropped: files
+    usually end with one). Records which variable it came from in _TOKEN_SOURCE; an unreadable file is recorded in
+    _MALFORMED_ENV for validated_connection to report."""
+    del _TOKEN_SOURCE[:]
+    _MALFORMED_ENV.discard(file_name)
+    if os.environ.get(name):
+        _TOKEN_SOURCE.append((name, os.environ[name]))
+        return os.environ[name]
+    path = os.environ.get(file_name)
+    if not path:
+        raise AnsibleFallbackNotFound
+    try:
+        with open(path) as handle:
+            token = handle.read()
+    except (IOError, OSError, UnicodeError):
+        _MALFORMED_ENV.add(file_name)
+        raise AnsibleFallbackNotFound
+    token = token[:-2] if token.endswith('\r\n') else token[:-1] if token.endswith('\n') else token
+    _TOKEN_SOURCE.append((file_name, token))
+    return token
 
 
 def _env_boolean_fallback(name):
@@ -53,14 +84,15 @@ def _env_boolean_fallback(name):
 
 CONNECTION_ARGUMENT_SPEC = dict(
     api_url=dict(type='str', default=client_module.DEFAULT_API_URL,
-                 fallback=(_env_fallback, ['FLASHBACK_API_URL'])),
+                 fallback=(_env_fallback, [URL_ENV])),
     # Not required=True: the check below names both ways to give it.
     api_token=dict(type='str', no_log=True, aliases=['access_token'],
-                   fallback=(_env_fallback, ['FLASHBACK_API_TOKEN'])),
+                   fallback=(_token_fallback, [TOKEN_ENV, TOKEN_FILE_ENV])),
     validate_certs=dict(type='bool', default=True, fallback=(_env_boolean_fallback, [VALIDATE_CERTS_ENV])),
     ca_path=dict(type='path', fallback=(_env_fallback, ['FLASHBACK_CA_PATH'])),
     timeout=dict(type='int', default=client_module.DEFAULT_TIMEOUT),
     max_retries=dict(type='int', default=client_module.DEFAULT_MAX_RETRIES),
+    max_response_size=dict(type='int', default=client_module.DEFAULT_MAX_RESPONSE_SIZE),
 )
 
 REPO_ARGUMENT_SPEC = dict(
@@ -118,6 +150,28 @@ def connection_warnings(params):
     return warnings
 
 
+def _same_url(first, second):
+    first, second = urlparse(first.rstrip('/')), urlparse(second.rstrip('/'))
+    return ((first.scheme.lower(), first.netloc.lower(), first.path)
+            == (second.scheme.lower(), second.netloc.lower(), second.path))
+
+
+def _check_token_destination(api_url, token):
+    """A token the environment supplies next to its own API URL goes only to that URL.
+
+    The environment binds the two (an AWX credential injects both): whoever can set a variable (launch-time extra
+    variables, a survey, an inventory) must not be able to send a credential they cannot read to a server of their
+    choosing. A token from the environment without FLASHBACK_API_URL is bound to nothing and goes where api_url says.
+    """
+    source = _TOKEN_SOURCE[0][0] if _TOKEN_SOURCE and _TOKEN_SOURCE[0][1] == token else None
+    env_url = os.environ.get(URL_ENV)
+    if source and env_url and not _same_url(api_url, env_url):
+        raise ConfigurationError(
+            'api_url is not the FLASHBACK_API_URL of the environment, but the token comes from %s: a token from the '
+            'environment is only sent to the API URL beside it; unset api_url (and flashback_api_url), or give '
+            'api_token together with api_url' % source)
+
+
 def validated_connection(params):
     """Check the connection options that argument_spec cannot express. Messages never echo the token or
     anything of api_url (it may hold credentials), nor the value of an environment variable."""
@@ -125,6 +179,10 @@ def validated_connection(params):
         _MALFORMED_ENV.discard(VALIDATE_CERTS_ENV)
         raise ConfigurationError('FLASHBACK_VALIDATE_CERTS is not a boolean: set it to true or false (or unset it, '
                                  'which verifies certificates), or set the validate_certs option')
+    if TOKEN_FILE_ENV in _MALFORMED_ENV:
+        _MALFORMED_ENV.discard(TOKEN_FILE_ENV)
+        raise ConfigurationError('FLASHBACK_API_TOKEN_FILE names a file that cannot be read: give the path of a '
+                                 'readable file holding the token, or set api_token')
     if not params.get('api_token'):
         raise ConfigurationError('no API token: set api_token (or access_token) or the FLASHBACK_API_TOKEN '
                                  'environment variable')
@@ -140,11 +198,14 @@ def validated_connection(params):
         raise ConfigurationError('api_url must not hold credentials (user:password@): remove them; the API '
                                  'authenticates with api_token only')
     client_module.check_token(params['api_token'])
+    _check_token_destination(params['api_url'], params['api_token'])
     ca_path = params.get('ca_path')
     if ca_path and params['validate_certs'] and not os.path.isfile(ca_path):
         raise ConfigurationError('ca_path %s does not exist or is not a file: give the path of the PEM file of the '
                                  'CA bundle' % ca_path)
     if params['timeout'] <= 0:
         raise ConfigurationError('timeout must be a positive number of seconds')
+    if params.get('max_response_size', client_module.DEFAULT_MAX_RESPONSE_SIZE) < 1024:
+        raise ConfigurationError('max_response_size must be at least 1024 bytes')
     if params['max_retries'] < 0:
         raise ConfigurationError('max_retries must be 0 or more')

@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
 import re
 import ssl
 import threading
@@ -22,16 +23,19 @@ from ansible_collections.flashback.platform.plugins.module_utils.errors import (
     BadRequestError,
     ConfigurationError,
     ConnectionFailedError,
+    FlashbackError,
     MalformedResponseError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
     RedirectError,
     RequestTimeoutError,
+    ResponseTooLargeError,
     ServerError,
     TLSError,
     ApiError,
 )
+from ansible_collections.flashback.platform.plugins.module_utils.sanitize import Scrubber, one_line, server_text
 
 try:
     import requests
@@ -51,6 +55,9 @@ USER_AGENT = 'flashback.platform/%s (Ansible collection)' % COLLECTION_VERSION
 DEFAULT_API_URL = 'https://backend.flashback.tech'
 DEFAULT_TIMEOUT = 30
 DEFAULT_MAX_RETRIES = 3
+# The largest answer read (bytes): a listing of 2000 keys with their encrypted secrets is about 1 MiB.
+DEFAULT_MAX_RESPONSE_SIZE = 16 * 1024 * 1024
+READ_CHUNK = 64 * 1024
 # Caps keep a throttled run from sleeping for minutes on one request.
 MAX_RETRY_AFTER = 30
 BACKOFF_BASE = 1
@@ -61,8 +68,9 @@ RETRYABLE_STATUSES = frozenset([429, 502, 503, 504])
 # Answers whose body we read; PUT and DELETE answers carry nothing the modules use, so a
 # 2xx with a mangled body (a proxy's HTML, say) still means the write happened.
 BODY_METHODS = frozenset(['GET', 'POST'])
-# POST is not idempotent: a retry after an ambiguous failure could mint a second key
-# whose secret nobody receives. Only a 429 (the server refused before acting) is safe.
+# POST is not idempotent: a retry after an ambiguous failure could mint a second key whose secret nobody
+# receives; not even a 429 proves that the server did not act. The client never repeats a POST: the create
+# (apikeys.ApiKeys.create) checks for an orphan first, then retries through pause_before_retry.
 IDEMPOTENT_METHODS = frozenset(['GET', 'PUT', 'DELETE'])
 
 MAX_SERVER_MESSAGE = 200
@@ -112,16 +120,16 @@ class BearerAuth(_AuthBase):
 
 
 def server_message(body):
-    """The short error text a Flashback error body carries, made safe for one line."""
+    """The short error text a Flashback error body carries, made one printable line with anything that could be
+    a secret masked (sanitize.server_text)."""
     if not isinstance(body, dict):
         return ''
     for field in ('message', 'error_message', 'error'):
         value = body.get(field)
-        if isinstance(value, str) and value.strip():
-            text = ' '.join(value.split())
-            if len(text) > MAX_SERVER_MESSAGE:
-                text = text[:MAX_SERVER_MESSAGE] + '...'
-            return text
+        if isinstance(value, str):
+            text = server_text(value, MAX_SERVER_MESSAGE)
+            if text:
+                return text
     return ''
 
 
@@ -134,6 +142,34 @@ def transport_reason(exc):
     if 'RemoteDisconnected' in text or 'Connection aborted' in text:
         return 'the server closed the connection without answering'
     return type(exc).__name__
+
+
+def _proxy_variable(scheme):
+    """The environment variable that sets the proxy requests uses for ``scheme``, as requests reads them."""
+    for name in ('%s_proxy' % scheme, 'all_proxy'):
+        for variant in (name, name.upper()):
+            if os.environ.get(variant):
+                return variant
+    return 'the environment'
+
+
+def environment_proxy(url):
+    """The proxy requests would send ``url`` through (from HTTPS_PROXY, HTTP_PROXY or ALL_PROXY, NO_PROXY
+    honoured), shown without credentials, and the variable that set it; ``(None, None)`` when none applies."""
+    proxy = requests.utils.select_proxy(url, requests.utils.get_environ_proxies(url))
+    if not proxy:
+        return None, None
+    if '://' not in proxy:
+        proxy = 'http://' + proxy
+    return shown_url(proxy).rstrip('/'), _proxy_variable(urlsplit(url).scheme)
+
+
+def environment_ca_bundle():
+    """``(variable, path)`` of the CA bundle requests takes from the environment instead of its own, or None."""
+    for name in ('REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE'):
+        if os.environ.get(name):
+            return name, os.environ[name]
+    return None
 
 
 def _ssl_cause(exc):
@@ -186,8 +222,11 @@ class FlashbackClient(object):
     """
 
     def __init__(self, api_url, api_token, validate_certs=True, ca_path=None,
-                 timeout=DEFAULT_TIMEOUT, max_retries=DEFAULT_MAX_RETRIES, sleep=time.sleep):
+                 timeout=DEFAULT_TIMEOUT, max_retries=DEFAULT_MAX_RETRIES, sleep=time.sleep,
+                 max_response_size=DEFAULT_MAX_RESPONSE_SIZE):
         check_token(api_token)
+        # Masks the token and each secret minted in this run in whatever the module says (runner.run_module).
+        self.scrubber = Scrubber(api_token)
         self.api_url = api_url.rstrip('/')
         # Messages name the server without any user:password@ the URL may hold.
         self._shown_url = shown_url(self.api_url)
@@ -196,6 +235,7 @@ class FlashbackClient(object):
         self._hostname = parts.hostname or self._server
         self._ca_path = ca_path if (validate_certs and ca_path) else None
         self.timeout = timeout
+        self.max_response_size = max_response_size
         self.max_retries = max_retries
         self._sleep = sleep
         self._clock = time.time
@@ -215,6 +255,31 @@ class FlashbackClient(object):
         # Passed with each request: requests ignores Session.verify when REQUESTS_CA_BUNDLE or
         # CURL_CA_BUNDLE is set in the environment, which would silently drop ca_path.
         self.verify = self._ca_path or bool(validate_certs)
+        self.proxy, self.proxy_variable = environment_proxy(self.api_url + '/')
+        # Named in messages about answers that may be the proxy's own (a 502 of the proxy is not the API's).
+        self._via = ' through the proxy %s' % self.proxy if self.proxy else ''
+        # Only https:// uses a CA bundle; ca_path, passed with each request, wins over the environment's.
+        self.ca_bundle = (environment_ca_bundle() if validate_certs and not self._ca_path and parts.scheme == 'https'
+                          else None)
+
+    def remember_secret(self, secret):
+        """Called with every secret the API hands out in this run: no message or warning may show it."""
+        self.scrubber.add(secret)
+
+    def environment_warnings(self):
+        """What the environment changes about the connection, said once per module run (never a credential)."""
+        warnings = []
+        if self.proxy:
+            warnings.append('requests to %s go through the proxy %s (set by %s), which %s; set NO_PROXY to the API '
+                            'host to connect directly' % (
+                                self._shown_url, self.proxy, self.proxy_variable,
+                                'sees the token in clear text (api_url is http://)'
+                                if urlsplit(self.api_url).scheme == 'http' else 'relays the TLS connection'))
+        if self.ca_bundle:
+            variable, path = self.ca_bundle
+            warnings.append('%s=%s replaces the default CA bundle for %s: set ca_path (or FLASHBACK_CA_PATH) to '
+                            'choose the CA bundle explicitly' % (variable, path, self._shown_url))
+        return warnings
 
     def sleep(self, seconds):
         """Pause as this client does between retries (tests give the client a sleep that does not wait)."""
@@ -231,7 +296,7 @@ class FlashbackClient(object):
             self._wait_for_backoff()
             try:
                 return self._send_once(method, path, payload, context)
-            except (RateLimitedError, ServerError, ConnectionFailedError, RequestTimeoutError) as exc:
+            except FlashbackError as exc:
                 if not self._retryable(method, exc):
                     raise
                 delay = next(delays, None)
@@ -240,10 +305,11 @@ class FlashbackClient(object):
                 retry_after = getattr(exc, 'retry_after', None)
                 delay = retry_after if retry_after is not None else delay
                 if isinstance(exc, RateLimitedError):
-                    self._hold_back(delay)
+                    self.hold_back(delay)
                 self._sleep(delay)
 
-    def _hold_back(self, delay):
+    def hold_back(self, delay):
+        """Hold back every thread's next request for ``delay`` seconds (after a 429), except this thread's."""
         with self._lock:
             until = self._clock() + delay
             if until > self._not_before:  # only the thread whose hold reaches furthest is exempt from waiting
@@ -259,31 +325,80 @@ class FlashbackClient(object):
 
     @staticmethod
     def _retryable(method, exc):
-        if isinstance(exc, RateLimitedError):
-            return True
-        if method not in IDEMPOTENT_METHODS:
+        if method not in IDEMPOTENT_METHODS or not exc.transient or isinstance(exc, MalformedResponseError):
             return False
         if isinstance(exc, ServerError):
             return exc.status in RETRYABLE_STATUSES
         return True
 
+    def _exchange(self, method, url, payload, what):
+        """Send the request and read the whole answer, at most max_response_size bytes of it."""
+        # Never follow a redirect: a followed POST could create a second key, and the token would be sent
+        # wherever the Location points. stream: the body is read here, in chunks, so its size is capped.
+        response = self.session.request(method, url, json=payload, timeout=self.timeout, verify=self.verify,
+                                        allow_redirects=False, stream=True)
+        try:
+            too_large = ResponseTooLargeError(
+                'the answer to %s%s was larger than max_response_size (%d bytes): nothing more was read; raise '
+                'max_response_size if the API really sends that much, or check api_url'
+                % (what, self._via, self.max_response_size))
+            length = response.headers.get('Content-Length')
+            if length and length.isdigit() and int(length) > self.max_response_size:
+                raise too_large
+            chunks, size = [], 0
+            for chunk in response.iter_content(READ_CHUNK):
+                size += len(chunk)
+                if size > self.max_response_size:
+                    raise too_large
+                chunks.append(chunk)
+            response._content = b''.join(chunks)  # pylint: disable=protected-access
+        finally:
+            response.close()
+        return response
+
+    def _within_deadline(self, func, *args):
+        """``func(*args)`` on a worker thread, given up after ``timeout`` seconds in total.
+
+        requests' own timeout bounds each socket read: a server that drips its answer one byte at a time never
+        trips it. The deadline covers connecting, sending and reading the whole answer; a worker still blocked
+        after it is a daemon thread, so it cannot keep the module's process alive.
+        """
+        outcome = {}
+        done = threading.Event()
+
+        def work():
+            try:
+                outcome['value'] = func(*args)
+            except BaseException as exc:  # pylint: disable=broad-except  # re-raised in the caller's thread
+                outcome['error'] = exc
+            finally:
+                done.set()
+
+        # Named after the calling thread: what it does is that thread's request.
+        worker = threading.Thread(target=work, name=threading.current_thread().name)
+        worker.daemon = True
+        worker.start()
+        if not done.wait(self.timeout):
+            raise requests.exceptions.Timeout()
+        if 'error' in outcome:
+            raise outcome['error']
+        return outcome['value']
+
     def _send_once(self, method, path, payload, context):
         url = self.api_url + path
         what = '%s %s' % (method, path)
         try:
-            # Never follow a redirect: a followed POST could create a second key, and the token would be sent
-            # wherever the Location points.
-            response = self.session.request(method, url, json=payload, timeout=self.timeout, verify=self.verify,
-                                            allow_redirects=False)
+            response = self._within_deadline(self._exchange, method, url, payload, what)
         except requests.exceptions.SSLError as exc:
             raise self._tls_error(exc)
         except requests.exceptions.Timeout:
             raise RequestTimeoutError(
-                'the Flashback API did not answer %s within %ss: raise timeout or retry later' % (what, self.timeout))
+                'the Flashback API%s did not answer %s completely within timeout (%ss, connecting and reading the '
+                'whole answer): raise timeout or retry later' % (self._via, what, self.timeout))
         except requests.exceptions.RequestException as exc:
             raise ConnectionFailedError(
-                'cannot reach the Flashback API at %s (%s): %s; check api_url and the network'
-                % (self._shown_url, what, transport_reason(exc)))
+                'cannot reach the Flashback API at %s%s (%s): %s; check api_url and the network'
+                % (self._shown_url, self._via, what, one_line(transport_reason(exc), MAX_SERVER_MESSAGE)))
         except (IOError, OSError) as exc:
             # requests raises a bare OSError, before connecting, for a CA bundle path it cannot find.
             reason = exc.strerror or 'not found'
@@ -291,7 +406,7 @@ class FlashbackClient(object):
                 raise TLSError('cannot load ca_path %s (%s): give the path of a readable PEM file'
                                % (self._ca_path, reason))
             raise TLSError('cannot load the default CA bundle (%s): set ca_path to a PEM CA bundle' % reason)
-        return self._decode(response, what, context or path, method in BODY_METHODS)
+        return self._decode(response, what + self._via, context or path, method in BODY_METHODS)
 
     def _tls_error(self, exc):
         """One accurate message per kind of TLS failure, from the ssl error behind requests' wrappers."""

@@ -7,8 +7,9 @@
 One ``GET /repo`` when any entry names its repository, one listing per repository, then exactly
 the writes the decisions need: one POST per create, one PUT per update, one DELETE per key deleted,
 POST + DELETE + PUT per rotation (create-before-delete under a marker name of :mod:`_names`, so a rerun
-can tell what an interrupted run left). ``phase`` splits a run around a delivery step; what each phase
-does is :func:`reconcile.decide`'s; the executor runs each action's fixed steps (``Converger.STEPS``).
+can tell what an interrupted run left), and one listing per repository after its creates that checks every
+create answer's id before any rotation retires its old key. ``phase`` splits a run around a delivery step; what
+each phase does is :func:`reconcile.decide`'s; the executor runs each action's fixed steps (``Converger.STEPS``).
 Repositories are listed and worked on concurrently by a bounded pool of threads sharing one client
 (one connection pool, one 429 backoff); the keys of one repository are worked on in order. Nothing is written when any entry is refused or any listing fails.
 """
@@ -103,7 +104,7 @@ class Converger(object):
         reconcile.CREATE: ('mint',),
         reconcile.STAGE_CREATE: ('mint',),
         reconcile.STAGE_ROTATION: ('mint',),
-        reconcile.ROTATE: ('mint', 'take_over'),
+        reconcile.ROTATE: ('mint', 'defer_take_over'),  # taken over in verify(), once its create checked out
         reconcile.FINISH_ROTATION: ('take_over',),
         reconcile.FINISH_CREATE: ('take_over',),
         reconcile.UPDATE: ('update',),
@@ -114,6 +115,10 @@ class Converger(object):
         self.api = apikeys.ApiKeys(client, repo_id, check_mode=check_mode)
         # Ids an ambiguous create must not take for its orphan: the listed keys and the ones made here.
         self.known_ids = set(key['id'] for key in live)
+        # Outcomes of creates whose answer is checked against one listing once the repository's work is done, and
+        # the rotations whose take-over (retire the old key, rename the replacement) waits for that check.
+        self.unverified = []
+        self.takeovers = []
         self.check_mode = check_mode
 
     def apply(self, decision):
@@ -151,6 +156,55 @@ class Converger(object):
         self._mark_written(outcome)
         if outcome.after['id']:
             self.known_ids.add(outcome.after['id'])
+        self.unverified.append(outcome)
+
+    def _defer_take_over(self, decision, outcome):
+        outcome.replaced = replaced_view(decision.current)
+        self.takeovers.append((decision, outcome))
+
+    def verify(self):
+        """One listing checks every create of this repository: a 2xx answer whose id is not a live key of that name
+        is not trusted (its key is deleted, its secret dropped). Then the rotations whose replacement checked out
+        retire their old keys; an untrusted replacement must not cost the key that works."""
+        outcomes, self.unverified = [o for o in self.unverified if o.after and o.after['id']], []
+        takeovers, self.takeovers = self.takeovers, []
+        try:
+            dropped = self._check_created(outcomes)
+        except FlashbackError as exc:
+            for decision, outcome in takeovers:
+                self._hand_back(decision, outcome.after)  # the secret is in this result: a rerun may finish it
+            for outcome in outcomes:
+                if outcome.error is None:
+                    outcome.error = FlashbackError(
+                        'created API key %s but listing the keys to check it failed (%s): the secret is in this '
+                        'result; rerun to check (and to finish a rotation)' % (outcome.after['id'], exc.message)).message
+            return
+        for decision, outcome in takeovers:
+            if outcome in dropped:
+                outcome.after, outcome.replaced = decision.current, None
+                continue
+            try:
+                self._take_over(decision, outcome)
+            except FlashbackError as exc:
+                outcome.error = exc.message  # the other decisions of the repository go on
+
+    def _check_created(self, outcomes):
+        """Drop the outcomes whose created key the listing does not show; raises when the listing fails."""
+        if self.check_mode or not outcomes:
+            return []
+        bad = self.api.verify_created([outcome.after for outcome in outcomes], self.known_ids)
+        dropped = []
+        for outcome in outcomes:
+            if outcome.after['id'] in bad:
+                outcome.error = FlashbackError(
+                    'the API answered the create of %r with id %s, which the listing does not show under that name: '
+                    'the key it made (if any) was deleted and its secret dropped; rerun'
+                    % (outcome.decision.name, outcome.after['id'])).message
+                self.known_ids.discard(outcome.after['id'])
+                outcome.secret = None
+                outcome.after = None
+                dropped.append(outcome)
+        return dropped
 
     def _update(self, decision, outcome):
         outcome.after = self.api.update(decision.current, decision.name, decision.access)
@@ -212,7 +266,9 @@ class Converger(object):
 
 def _work(job):
     converger, decisions = job
-    return [converger.apply(decision) for decision in decisions]
+    outcomes = [converger.apply(decision) for decision in decisions]
+    converger.verify()
+    return outcomes
 
 
 def _change(outcome):
@@ -253,7 +309,7 @@ def _diff(outcome):
 def converge(client, entries, check_mode=False, exclusive=False, protected=(), max_age_days=None,
              concurrency=DEFAULT_CONCURRENCY, now=None, label=reconcile.describe, retire_after_days=None,
              phase=reconcile.ALL, delivered=()):
-    """Converge ``entries``; returns ``dict(changed, changes, results, new_secrets, new_keys, failures, outcomes)``.
+    """Converge ``entries``; returns ``dict(changed, changes, key_results, new_secrets, new_keys, failures, outcomes)``.
 
     ``outcomes`` (one :class:`Outcome` per entry, then per exclusive delete) is for the calling module;
     the rest is the documented return. Raises before any write for bad entries, unknown repositories,
@@ -309,7 +365,9 @@ def converge(client, entries, check_mode=False, exclusive=False, protected=(), m
 
 def report(outcomes, entries, repo_names, label):
     states = [entry['state'] for entry in entries] + ['absent'] * (len(outcomes) - len(entries))
-    results = [_result(outcome, state) for outcome, state in zip(outcomes, states)]
+    # Not "results": ansible-core 2.19 takes a module's results key for loop results and prints it when the task
+    # fails, no_log or not.
+    key_results = [_result(outcome, state) for outcome, state in zip(outcomes, states)]
     new_secrets = [dict(repo_id=outcome.decision.repo_id, repo_name=repo_names.get(outcome.decision.repo_id),
                         name=outcome.decision.name, id=outcome.after['id'], key=outcome.after.get('key'),
                         access=outcome.after['access'], secret=outcome.secret)
@@ -319,9 +377,9 @@ def report(outcomes, entries, repo_names, label):
                             outcome.error)
                 for index, outcome in enumerate(outcomes) if outcome.error]
     return dict(
-        changed=any(result['changed'] for result in results),
+        changed=any(result['changed'] for result in key_results),
         changes=[_change(outcome) for outcome in outcomes if outcome.changed or outcome.error],
-        results=results,
+        key_results=key_results,
         new_secrets=new_secrets,
         # Also in check mode (ids null there): the keys a run mints, for a caller to plan their delivery.
         new_keys=[dict(repo_id=outcome.decision.repo_id, id=outcome.after['id'], name=outcome.decision.name)
@@ -350,7 +408,7 @@ def converge_set(client, params, check_mode, diff, warn=None):
         result['due_soon'] = ['%s/%s is due for rotation %s' % (
             r['repo_id'], r['name'], 'now' if r['due_in_days'] <= 0
             else 'in %d day%s' % (r['due_in_days'], '' if r['due_in_days'] == 1 else 's'))
-            for r in result['results'] if r.get('due_in_days') is not None and r['due_in_days'] <= warn_before]
+            for r in result['key_results'] if r.get('due_in_days') is not None and r['due_in_days'] <= warn_before]
         for line in result['due_soon'] if warn else ():
             warn(line)
     return result

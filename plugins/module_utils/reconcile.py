@@ -390,6 +390,11 @@ def validate_entry(index, entry, default_max_age_days=None, label=describe, defa
             raise EntryError('%s has an empty %s; give a value or leave it out' % (where, field))
     if not clean['name']:
         raise EntryError('%s needs a name' % where)
+    if not clean['name'].isprintable():
+        # Names the server lists come in with such characters written as escapes (sanitize.visible): a raw one
+        # could never match, and would reach the terminal in messages.
+        raise EntryError('%s has a name with a line break, tab or other control character; use printable text'
+                         % where)
     for field in ('repo_id', 'key_id'):
         problem = clean[field] is not None and id_problem(clean[field])
         if problem:

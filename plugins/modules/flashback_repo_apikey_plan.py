@@ -92,10 +92,10 @@ due_soon:
   type: list
   elements: str
   sample: ['r1/ci-reader is due for rotation in 3 days']
-results:
+key_results:
   description:
     - One entry per declared key as it will be after the changes, then one per key that O(exclusive) deletes.
-    - RV(results[].id) and RV(results[].key) are V(null) for keys still to be created.
+    - RV(key_results[].id) and RV(key_results[].key) are V(null) for keys still to be created.
   returned: always
   type: list
   elements: dict
@@ -113,7 +113,7 @@ results:
       type: str
       sample: 5d0f4c8e-2a7b-4b8e-9a51-0c3b1f0e7a21
     key:
-      description: The access key ID (not secret); V(null) like RV(results[].id).
+      description: The access key ID (not secret); V(null) like RV(key_results[].id).
       type: str
       sample: FBK7Q2M9X4L0P3R8T6W1
     action:
@@ -144,7 +144,7 @@ from ansible_collections.flashback.platform.plugins.module_utils.runner import r
 def run(module, client):
     plan = converge.converge_set(client, module.params, check_mode=True, diff=False, warn=module.warn)
     # Read-only: never changed, whatever the plan says.
-    return dict([(field, plan[field]) for field in ('changes', 'results', 'due_soon') if field in plan], changed=False)
+    return dict([(field, plan[field]) for field in ('changes', 'key_results', 'due_soon') if field in plan], changed=False)
 
 
 def main():

@@ -37,7 +37,7 @@ attributes:
   check_mode:
     description: Can run in check mode and return the changed status prediction without modifying the target.
     support: full
-    details: Sends no write; RV(changes) and RV(results) are the plan (the same as M(flashback.platform.flashback_repo_apikey_plan)).
+    details: Sends no write; RV(changes) and RV(key_results) are the plan (the same as M(flashback.platform.flashback_repo_apikey_plan)).
   diff_mode:
     description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: full
@@ -50,7 +50,7 @@ options:
       - V(stage) and V(commit) split a run around a delivery step, so that each new secret reaches its consumers while
         the key it replaces still works. V(stage) only creates keys. A rotation's new key is created under the marker
         name C(<name> (replacing <old id> ...)) beside the old key. A new key with no predecessor is created
-        under C(<name> (staged ...)). Every other change waits for the commit (RV(results[].pending)).
+        under C(<name> (staged ...)). Every other change waits for the commit (RV(key_results[].pending)).
       - V(commit) creates no key. It finishes each new key listed in O(delivered). The old key is retired, and the new
         key gets the declared name. It withdraws (deletes) each staged new key that is not listed; the old key stays
         valid. Then it makes every other change (updates, deletes, exclusive mode, expired retiring keys).
@@ -165,7 +165,7 @@ changes:
           has come), V(withdraw) (delete a new key whose secret is not known to have been delivered),
           V(stage_rotation) and V(stage_create) (O(phase=stage) creates a new key under its marker name) or
           V(finish_create) (a commit gives a delivered staged key its name).
-        - Any action may first withdraw an unconfirmed new key of the same name (RV(results[].withdrawn)).
+        - Any action may first withdraw an unconfirmed new key of the same name (RV(key_results[].withdrawn)).
       type: str
       sample: create
     repo_id:
@@ -192,7 +192,7 @@ changes:
       description: The live key before the change; V({}) for creates.
       type: dict
       sample: {}
-results:
+key_results:
   description: One entry per declared key, in order, then one per key O(exclusive) deleted.
   returned: always
   type: list
@@ -217,7 +217,7 @@ results:
       type: str
       sample: 5d0f4c8e-2a7b-4b8e-9a51-0c3b1f0e7a21
     key:
-      description: The access key ID (not secret); V(null) like RV(results[].id).
+      description: The access key ID (not secret); V(null) like RV(key_results[].id).
       type: str
       sample: FBK7Q2M9X4L0P3R8T6W1
     access:
@@ -259,7 +259,7 @@ results:
       returned: when a new key was withdrawn
       sample: [5d0f4c8e-2a7b-4b8e-9a51-0c3b1f0e7a21]
     failed:
-      description: This entry's writes failed; RV(results[].msg) says why.
+      description: This entry's writes failed; RV(key_results[].msg) says why.
       type: bool
       returned: when the entry failed
       sample: true

@@ -12,10 +12,9 @@ AWX turns a job template launch into a private data dir and runs `ansible-runner
 No container (no process isolation): the execution environment is this venv.
 
 The job must succeed and converge the emulator, and nothing under artifacts/ (job events, stdout, status,
-fact cache) may contain the token or a new secret. The one exception is ansible-runner's own
-artifacts/<ident>/command file, which records the process environment by design (AWX masks variables
-named like *TOKEN* when it shows a job's environment); the test checks that it is the only place the
-token occurs, as the value of FLASHBACK_API_TOKEN, and nowhere else in that file.
+fact cache, and ansible-runner's own artifacts/<ident>/command file, which records the process environment)
+may contain the token or a new secret: the credential injects the token as a 0600 file in env/, named by
+FLASHBACK_API_TOKEN_FILE, so the environment (and a gathered ansible_env) holds only its path.
 """
 
 from __future__ import annotations
@@ -108,16 +107,20 @@ def test_credential_type_shape(tmp_path):
     awx_accepts_injectors(inputs, injectors)
     (tmp_path / 'env').mkdir()
 
-    # URL and token only: no CA file is named (an empty FLASHBACK_CA_PATH is unset for the modules).
-    assert inject(injectors, {'api_url': 'https://u.example', 'api_token': 't0k'}, tmp_path) == {
-        'FLASHBACK_API_URL': 'https://u.example', 'FLASHBACK_API_TOKEN': 't0k', 'FLASHBACK_CA_PATH': ''}
+    # URL and token only: the token in a 0600 file, no CA file named (an empty FLASHBACK_CA_PATH is unset for the
+    # modules), and no variable holds the token.
+    env = inject(injectors, {'api_url': 'https://u.example', 'api_token': 't0k'}, tmp_path)
+    token_file = Path(env.pop('FLASHBACK_API_TOKEN_FILE'))
+    assert env == {'FLASHBACK_API_URL': 'https://u.example', 'FLASHBACK_CA_PATH': ''}
+    assert token_file.parent == tmp_path / 'env' and token_file.read_text() == 't0k'
+    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
     assert inject(injectors, {'api_url': 'https://u.example', 'api_token': 't0k', 'ca_bundle': ''}, tmp_path)[
         'FLASHBACK_CA_PATH'] == ''
-    # The token only: a URL sent empty is stored as the default; one never sent renders empty, which the
-    # modules also treat as unset (so the default URL applies either way).
+    # The token only: a URL sent empty is stored as the default; one never sent renders as the default too, so the
+    # token is always bound to a URL (a token from the environment goes only to the FLASHBACK_API_URL beside it).
     saved = saved_inputs(inputs, {'api_url': '', 'api_token': 't0k'})
     assert inject(injectors, saved, tmp_path)['FLASHBACK_API_URL'] == 'https://backend.flashback.tech'
-    assert inject(injectors, {'api_token': 't0k'}, tmp_path)['FLASHBACK_API_URL'] == ''
+    assert inject(injectors, {'api_token': 't0k'}, tmp_path)['FLASHBACK_API_URL'] == 'https://backend.flashback.tech'
 
     # A CA bundle: a 0600 file in env/ holding exactly the PEM text, named by FLASHBACK_CA_PATH.
     pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n'
@@ -144,11 +147,11 @@ def private_data_dir(tmp_path, credential, extravars):
     return pdd
 
 
-def run_job(tmp_path, pdd, succeed=True):
+def run_job(tmp_path, pdd, succeed=True, playbook=PLAYBOOK):
     # REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE stay as this machine sets them: the credential's CA must win over them.
     env = ansible_env(tmp_path)
     env.pop('ANSIBLE_COLLECTIONS_PATH')  # the job's own comes from env/envvars, as under AWX
-    result = run(['ansible-runner', 'run', pdd, '-p', PLAYBOOK, '--ident', 'job-1'], env=env)
+    result = run(['ansible-runner', 'run', pdd, '-p', playbook, '--ident', 'job-1'], env=env)
     artifacts = pdd / 'artifacts' / 'job-1'
     output = result.stdout + result.stderr
     assert (result.returncode == 0) is succeed, output
@@ -160,15 +163,12 @@ def run_job(tmp_path, pdd, succeed=True):
 
 
 def assert_nothing_leaks(artifacts_dir, secrets):
-    """No file under artifacts/ holds the token or a secret, except runner's record of the environment."""
+    """No file under artifacts/ holds the token or a secret, runner's record of the environment included."""
     checked = 0
     for path in sorted(p for p in Path(artifacts_dir).rglob('*') if p.is_file()):
         text = path.read_text(encoding='utf-8', errors='replace')
         if path.name == 'command' and path.parent.parent == artifacts_dir:
-            command = json.loads(text)
-            assert command['env'].get('FLASHBACK_API_TOKEN') == ADMIN_TOKEN
-            command['env'].pop('FLASHBACK_API_TOKEN')
-            text = json.dumps(command)
+            assert 'FLASHBACK_API_TOKEN_FILE' in json.loads(text)['env']
         checked += 1
         assert ADMIN_TOKEN not in text, 'the token appears in %s' % path
         for secret in secrets:
@@ -279,6 +279,41 @@ def test_job_without_the_ca_fails_verification(emulator, installed_collection, t
     artifacts, events = run_job(tmp_path, pdd, succeed=False)
     assert any('TLS verification failed for %s' % https['url'] in json.dumps(e) for e in events)
     assert live_keys(emulator, 'r3') == {}
+    assert_nothing_leaks(artifacts, [])
+
+
+FACTS_PLAYBOOK = """
+- name: A job that gathers facts where it runs, then uses the credential
+  hosts: localhost
+  gather_facts: true
+  tasks:
+    - name: List a repository with the credential from the environment
+      flashback.platform.flashback_repo_apikey_info:
+        repo_id: r1
+    - name: Try to send the credential's token to another URL (a launch-time extra variable could)
+      flashback.platform.flashback_repo_apikey_info:
+        api_url: http://127.0.0.1:9
+        repo_id: r1
+      register: redirected
+      ignore_errors: true
+    - name: The token was not sent
+      ansible.builtin.assert:
+        that:
+          - redirected is failed
+          - redirected.msg is search('token comes from FLASHBACK_API_TOKEN_FILE')
+          - ansible_env.FLASHBACK_API_TOKEN_FILE is defined and ansible_env.FLASHBACK_API_TOKEN is not defined
+"""
+
+
+def test_gathered_facts_and_runner_artifacts_hold_no_token(emulator, installed_collection, tmp_path):  # pylint: disable=unused-argument
+    """With fact gathering (AWX stores facts when the template's fact storage is on): ansible_env holds the token
+    file's path, never the token; the token cannot be pointed at another URL."""
+    pdd = private_data_dir(tmp_path, {'api_url': emulator.url, 'api_token': ADMIN_TOKEN}, {})
+    (pdd / 'project' / 'facts.yml').write_text(FACTS_PLAYBOOK)
+    artifacts, dummy = run_job(tmp_path, pdd, playbook='facts.yml')
+    cached = list((artifacts / 'job-1' / 'fact_cache').glob('*'))
+    assert cached, 'no fact cache was written: the test would prove nothing'
+    assert any('FLASHBACK_API_TOKEN_FILE' in path.read_text() for path in cached)
     assert_nothing_leaks(artifacts, [])
 
 

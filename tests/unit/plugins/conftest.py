@@ -19,6 +19,7 @@ from ansible.module_utils.common.text.converters import to_bytes
 from ansible.module_utils.six.moves.urllib.parse import parse_qs, urlsplit
 
 from ansible_collections.flashback.platform.plugins.module_utils import errors
+from ansible_collections.flashback.platform.plugins.module_utils.sanitize import Scrubber
 
 try:  # ansible-core >= 2.19
     from ansible.module_utils.testing import patch_module_args
@@ -50,6 +51,24 @@ class FakeApi(object):
         self.ignores_repo_filter = False
         self._serial = 0
         self.lock = threading.RLock()
+        self.remembered = []  # secrets handed to remember_secret, as the client's scrubber gets them
+        self.holds = []
+        self.scrubber = Scrubber('unit-test-token')
+        self.max_retries = 3
+        self.timeout = 30
+
+    def remember_secret(self, secret):
+        self.remembered.append(secret)
+        self.scrubber.add(secret)
+
+    def environment_warnings(self):
+        return []
+
+    def sleep(self, seconds):
+        pass
+
+    def hold_back(self, delay):
+        self.holds.append(delay)
 
     def add_key(self, repo_id, name, access='READ'):
         with self.lock:

@@ -231,6 +231,9 @@ class TestApiKeysWrites:
 
             def sleep(self, seconds):
                 pass
+
+            def remember_secret(self, secret):
+                pass
         with pytest.raises(errors.ResourceError) as exc:
             apikeys.ApiKeys(NoId(), 'r1').create('n', 'READ')
         assert exc.value.message.startswith("creating API key 'n' in repository r1 failed 3 times, each time with "
@@ -249,6 +252,9 @@ class TestApiKeysWrites:
                 return fake_api.request(method, path, payload, context)
 
             def sleep(self, seconds):
+                pass
+
+            def remember_secret(self, secret):
                 pass
         apikey, secret = apikeys.ApiKeys(BadIdOnce(), 'r1').create('n', 'READ')
         assert (apikey['id'], secret) == ('k1', 'plain-secret-k1')
@@ -282,6 +288,12 @@ class FaultyApi(object):
 
     def sleep(self, seconds):
         self.sleeps.append(seconds)
+
+    def remember_secret(self, secret):
+        self.api.remember_secret(secret)
+
+    def hold_back(self, delay):
+        self.api.hold_back(delay)
 
     def request(self, method, path, payload=None, context=None):
         if self.faults and self.faults[0][0] == method:
@@ -413,10 +425,83 @@ class TestAmbiguousCreate:
         assert "delete any key named 'n' whose secret you do not hold" in exc.value.message
 
     @pytest.mark.parametrize('error', [errors.BadRequestError('rejected', 400),
-                                       errors.RedirectError('the Flashback API answered with a redirect', 307)])
+                                       errors.AuthenticationError('authentication failed', 401),
+                                       errors.PermissionDeniedError('access denied', 403)])
     def test_refused_create_is_not_reconciled(self, fake_api, error):
         faulty = FaultyApi(fake_api, ('POST', 'before', error))
         with pytest.raises(type(error)):
             apikeys.ApiKeys(faulty, 'r1').create('n', 'READ')
         assert [c[0] for c in fake_api.calls] == ['POST']
         assert faulty.sleeps == []
+
+
+THROTTLED = errors.RateLimitedError('the Flashback API throttled POST /repo/r1/apikey (HTTP 429)', 429, retry_after=4)
+GONE = errors.NotFoundError('repository r1 not found or not visible to this token', 404)
+REDIRECTED = errors.RedirectError('the Flashback API answered POST /repo/r1/apikey with a redirect (HTTP 307)', 307)
+
+
+class TestEveryAmbiguousCreateIsReconciled:
+    """After any failure but 400/401/403 the orphan check runs; the end is one live key with its secret, or none."""
+
+    def live(self, fake_api):
+        return [(key['id'], key['name']) for key in fake_api.keys['r1']]
+
+    def test_429_after_acting_leaves_one_key_whose_secret_is_returned(self, fake_api):
+        faulty = FaultyApi(fake_api, ('POST', 'after', THROTTLED))
+        apikey, secret = apikeys.ApiKeys(faulty, 'r1').create('n', 'READ')
+        assert (apikey['id'], secret) == ('k2', 'plain-secret-k2')
+        assert self.live(fake_api) == [('k2', 'n')]
+        assert [c[:2] for c in fake_api.calls] == [
+            ('POST', '/repo/r1/apikey'), ('GET', '/repo/r1/apikey'), ('DELETE', '/repo/r1/apikey/k1'),
+            ('POST', '/repo/r1/apikey')]
+        # Retry-After is honoured, and the 429 holds back the client's other threads.
+        assert faulty.sleeps == [4] and fake_api.holds == [4]
+
+    def test_429_before_acting_is_checked_then_retried(self, fake_api):
+        faulty = FaultyApi(fake_api, ('POST', 'before', THROTTLED))
+        apikeys.ApiKeys(faulty, 'r1').create('n', 'READ')
+        assert self.live(fake_api) == [('k1', 'n')]
+        assert [c[0] for c in fake_api.calls] == ['POST', 'GET', 'POST']
+
+    @pytest.mark.parametrize('error', [GONE, REDIRECTED])
+    def test_404_or_307_after_acting_deletes_the_orphan_and_stops(self, fake_api, error):
+        faulty = FaultyApi(fake_api, ('POST', 'after', error))
+        with pytest.raises(errors.ResourceError) as exc:
+            apikeys.ApiKeys(faulty, 'r1').create('n', 'READ')
+        assert self.live(fake_api) == []
+        assert [c[0] for c in fake_api.calls] == ['POST', 'GET', 'DELETE']  # not retried: it would answer the same
+        assert exc.value.message == (
+            "creating API key 'n' in repository r1: the API made key k1, then answered with an error, so its secret "
+            "never arrived; that key was deleted and nothing is left behind; the error: " + error.message)
+        assert faulty.sleeps == []
+
+    @pytest.mark.parametrize('error', [GONE, REDIRECTED])
+    def test_404_or_307_before_acting_is_checked_and_raised_as_it_is(self, fake_api, error):
+        faulty = FaultyApi(fake_api, ('POST', 'before', error))
+        with pytest.raises(type(error)) as exc:
+            apikeys.ApiKeys(faulty, 'r1').create('n', 'READ')
+        assert exc.value is error
+        assert [c[0] for c in fake_api.calls] == ['POST', 'GET'] and self.live(fake_api) == []
+
+    def test_a_2xx_naming_a_key_listed_before_is_refused_and_its_key_removed(self, fake_api):
+        other = fake_api.add_key('r1', 'other')
+
+        class ForeignId(FaultyApi):
+            def request(self, method, path, payload=None, context=None):
+                answer = self.api.request(method, path, payload, context)
+                if method == 'POST':
+                    answer = dict(answer, id=other['id'], secret='forged-secret-000')
+                return answer
+        api = ForeignId(fake_api)
+        with pytest.raises(errors.ResourceError) as exc:
+            apikeys.ApiKeys(api, 'r1').create('n', 'READ', known_ids=[other['id']])
+        assert 'the API answered with the id k1, which belongs to a key that existed before' in exc.value.message
+        assert self.live(fake_api) == [('k1', 'other')]  # the key it made is gone, the other key untouched
+
+    def test_verify_created_drops_an_id_the_listing_does_not_show(self, fake_api):
+        made = apikeys.normalize_key(fake_api.add_key('r1', 'n'), 'r1')
+        good = apikeys.normalize_key(fake_api.add_key('r1', 'g'), 'r1')
+        forged = dict(made, id='k999')
+        bad = apikeys.ApiKeys(fake_api, 'r1').verify_created([forged, good], known_ids=['k999', good['id']])
+        assert bad == {'k999'}
+        assert self.live(fake_api) == [('k2', 'g')]  # the key really made under the name is an orphan: deleted

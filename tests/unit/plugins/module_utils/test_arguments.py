@@ -14,7 +14,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.flashback.platform.plugins.module_utils import arguments, errors
 from ansible_collections.flashback.platform.plugins.modules import flashback_repo_apikey_info
 
-ENVIRONMENT = ('FLASHBACK_API_URL', 'FLASHBACK_API_TOKEN', 'FLASHBACK_VALIDATE_CERTS', 'FLASHBACK_CA_PATH')
+ENVIRONMENT = ('FLASHBACK_API_URL', 'FLASHBACK_API_TOKEN', 'FLASHBACK_VALIDATE_CERTS', 'FLASHBACK_CA_PATH',
+               'FLASHBACK_API_TOKEN_FILE')
 MALFORMED_VALIDATE_CERTS = ('FLASHBACK_VALIDATE_CERTS is not a boolean: set it to true or false (or unset it, which '
                             'verifies certificates), or set the validate_certs option')
 
@@ -30,13 +31,13 @@ class TestArgumentSpec:
     def test_token_is_no_log_with_env_fallback(self):
         spec = arguments.argument_spec()['api_token']
         assert spec['no_log'] is True
-        assert spec['fallback'][1] == ['FLASHBACK_API_TOKEN']
+        assert spec['fallback'][1] == ['FLASHBACK_API_TOKEN', 'FLASHBACK_API_TOKEN_FILE']
         assert spec['aliases'] == ['access_token']
 
     def test_module_options_are_added(self):
         spec = arguments.argument_spec(name=dict(type='str'))
         assert set(spec) == {'api_url', 'api_token', 'validate_certs', 'ca_path', 'timeout', 'max_retries',
-                             'repo_id', 'repo_name', 'name'}
+                             'max_response_size', 'repo_id', 'repo_name', 'name'}
 
     def test_repository_options_can_be_left_out(self):
         assert 'repo_id' not in arguments.argument_spec(repository=False)
@@ -113,8 +114,10 @@ def clean_environment(monkeypatch):
     for name in ENVIRONMENT:
         monkeypatch.delenv(name, raising=False)
     arguments._MALFORMED_ENV.clear()
+    del arguments._TOKEN_SOURCE[:]
     yield monkeypatch
     arguments._MALFORMED_ENV.clear()
+    del arguments._TOKEN_SOURCE[:]
 
 
 @pytest.fixture
@@ -132,7 +135,8 @@ class TestEnvironmentFallbacks:
     def test_every_connection_variable_has_its_option(self):
         spec = arguments.argument_spec()
         fallbacks = dict((option, spec[option]['fallback'][1]) for option in spec if 'fallback' in spec[option])
-        assert fallbacks == dict(api_url=['FLASHBACK_API_URL'], api_token=['FLASHBACK_API_TOKEN'],
+        assert fallbacks == dict(api_url=['FLASHBACK_API_URL'],
+                                 api_token=['FLASHBACK_API_TOKEN', 'FLASHBACK_API_TOKEN_FILE'],
                                  validate_certs=['FLASHBACK_VALIDATE_CERTS'], ca_path=['FLASHBACK_CA_PATH'])
 
     def test_unset_environment_leaves_the_defaults(self, clean_environment, module_params):
@@ -209,3 +213,57 @@ class TestEnvironmentFallbacks:
         assert out['failed'] is True
         assert out['msg'] == MALFORMED_VALIDATE_CERTS
         assert 'exception' not in out and 'maybe' not in json.dumps(out)
+
+
+class TestTokenFromTheEnvironment:
+    """FLASHBACK_API_TOKEN_FILE keeps the token out of the environment (and so out of a gathered ansible_env); a token
+    from the environment goes only to the FLASHBACK_API_URL beside it."""
+
+    @pytest.mark.parametrize('content', ['file-token-123', 'file-token-123\n', 'file-token-123\r\n'])
+    def test_token_file(self, clean_environment, module_params, tmp_path, content):
+        path = tmp_path / 'token'
+        path.write_text(content)
+        clean_environment.setenv('FLASHBACK_API_TOKEN_FILE', str(path))
+        params = module_params()
+        assert params['api_token'] == 'file-token-123'
+        arguments.validated_connection(params)
+
+    def test_the_variable_wins_over_the_file(self, clean_environment, module_params, tmp_path):
+        clean_environment.setenv('FLASHBACK_API_TOKEN', 'env-token-123')
+        clean_environment.setenv('FLASHBACK_API_TOKEN_FILE', str(tmp_path / 'missing'))
+        assert module_params()['api_token'] == 'env-token-123'
+
+    def test_an_unreadable_token_file_is_one_line(self, clean_environment, module_params, tmp_path):
+        clean_environment.setenv('FLASHBACK_API_TOKEN_FILE', str(tmp_path / 'missing'))
+        params = module_params()
+        with pytest.raises(errors.ConfigurationError) as err:
+            arguments.validated_connection(params)
+        assert str(err.value) == ('FLASHBACK_API_TOKEN_FILE names a file that cannot be read: give the path of a '
+                                  'readable file holding the token, or set api_token')
+        assert 'missing' not in str(err.value)
+
+    @pytest.mark.parametrize('variable', ['FLASHBACK_API_TOKEN', 'FLASHBACK_API_TOKEN_FILE'])
+    def test_an_environment_token_is_not_sent_elsewhere(self, clean_environment, module_params, tmp_path, variable):
+        path = tmp_path / 'token'
+        path.write_text('env-token-123')
+        clean_environment.setenv(variable, 'env-token-123' if variable == 'FLASHBACK_API_TOKEN' else str(path))
+        clean_environment.setenv('FLASHBACK_API_URL', 'https://flashback.internal.example/')
+        with pytest.raises(errors.ConfigurationError) as err:
+            arguments.validated_connection(module_params(api_url='https://attacker.example'))
+        assert str(err.value) == (
+            'api_url is not the FLASHBACK_API_URL of the environment, but the token comes from %s: a token from the '
+            'environment is only sent to the API URL beside it; unset api_url (and flashback_api_url), or give '
+            'api_token together with api_url' % variable)
+        assert 'attacker' not in str(err.value)
+        # The environment's own URL (spelt with or without the slash, any case of host) is fine, as is leaving it out.
+        arguments.validated_connection(module_params(api_url='https://FLASHBACK.internal.example'))
+        arguments.validated_connection(module_params())
+
+    def test_a_token_given_with_the_url_goes_there(self, clean_environment, module_params):
+        clean_environment.setenv('FLASHBACK_API_TOKEN', 'env-token-123')
+        clean_environment.setenv('FLASHBACK_API_URL', 'https://flashback.internal.example')
+        arguments.validated_connection(module_params(api_url='https://other.example', api_token='task-token-1'))
+
+    def test_an_environment_token_without_a_url_is_bound_to_nothing(self, clean_environment, module_params):
+        clean_environment.setenv('FLASHBACK_API_TOKEN', 'env-token-123')
+        arguments.validated_connection(module_params(api_url='http://127.0.0.1:8080'))

@@ -11,6 +11,7 @@ import re
 import ssl
 import sys
 import threading
+import time
 
 import pytest
 import requests
@@ -33,6 +34,7 @@ def response(status, body=None, raw=None, headers=None):
         resp._content = json.dumps(body).encode()
     else:
         resp._content = b''
+    resp._content_consumed = True  # the client reads with stream=True: iter_content serves _content
     resp.headers.update(headers or {})
     return resp
 
@@ -44,8 +46,9 @@ class FakeSession(object):
         self.outcomes = list(outcomes)
         self.calls = []
 
-    def __call__(self, method, url, json=None, timeout=None, verify=None, allow_redirects=True):
+    def __call__(self, method, url, json=None, timeout=None, verify=None, allow_redirects=True, stream=False):
         assert allow_redirects is False, 'the client must never follow redirects'
+        assert stream is True, 'the client must read the answer itself, to cap its size'
         self.calls.append(dict(method=method, url=url, json=json, timeout=timeout, verify=verify))
         outcome = self.outcomes.pop(0)
         if isinstance(outcome, Exception):
@@ -362,7 +365,8 @@ class TestTokenCharacters:
         client, dummy = make_client(requests.exceptions.ReadTimeout('read timed out'), timeout=5, max_retries=0)
         with pytest.raises(errors.RequestTimeoutError) as err:
             client.request('GET', '/repo')
-        assert err.value.message == 'the Flashback API did not answer GET /repo within 5s: raise timeout or retry later'
+        assert err.value.message == ('the Flashback API did not answer GET /repo completely within timeout (5s, '
+                                     'connecting and reading the whole answer): raise timeout or retry later')
 
 
 class TestRetries:
@@ -379,12 +383,8 @@ class TestRetries:
         client.request('GET', '/repo')
         assert sleeps == [2.0, client_module.MAX_RETRY_AFTER]
 
-    def test_post_retried_on_429_only(self):
-        client, sleeps = make_client(response(429, headers={'Retry-After': '1'}), response(200, {'id': 'k'}))
-        assert client.request('POST', '/repo/r1/apikey') == {'id': 'k'}
-        assert sleeps == [1.0]
-
     @pytest.mark.parametrize('outcome', [
+        response(429, headers={'Retry-After': '1'}),  # a 429 may come after acting: the create checks, then retries
         response(503),
         requests.exceptions.ReadTimeout('timed out'),
         requests.exceptions.ConnectionError('Connection aborted'),
@@ -631,3 +631,223 @@ class TestAgainstRealServers:
         with pytest.raises(errors.ConfigurationError):
             FlashbackClient(emu.url, ADMIN_TOKEN + '\n').request('GET', '/repo')
         assert emu.requests == []
+
+
+class HostileServer(object):
+    """A socket server that answers every request with ``answer(sock)``: drips, floods, hangs."""
+
+    def __init__(self, answer):
+        import socket  # pylint: disable=import-outside-toplevel
+        self.listener = socket.socket()
+        self.listener.bind(('127.0.0.1', 0))
+        self.listener.listen(8)
+        self.url = 'http://127.0.0.1:%d' % self.listener.getsockname()[1]
+        self.answer = answer
+        self.sent = []
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self.serve)
+        self.thread.daemon = True
+        self.thread.start()
+
+    def serve(self):
+        while not self.stopped.is_set():
+            try:
+                sock, dummy = self.listener.accept()
+            except OSError:
+                return
+            handler = threading.Thread(target=self.handle, args=(sock,))
+            handler.daemon = True
+            handler.start()
+
+    def handle(self, sock):
+        try:
+            sock.recv(65536)
+            self.answer(self, sock)
+        except OSError:
+            pass
+        finally:
+            sock.close()
+
+    def stop(self):
+        self.stopped.set()
+        self.listener.close()
+
+
+@pytest.fixture
+def hostile():
+    servers = []
+
+    def start(answer):
+        server = HostileServer(answer)
+        servers.append(server)
+        return server
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def drip(server, sock):
+    body = b'{"success": true, "repos": []}' + b' ' * 100
+    sock.sendall(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n' % len(body))
+    for byte in body:
+        if server.stopped.is_set():
+            return
+        sock.sendall(bytes([byte]))
+        server.sent.append(byte)
+        time.sleep(0.1)
+
+
+def drip_headers(server, sock):
+    for byte in b'HTTP/1.1 200 OK\r\nX-Slow: ' + b'a' * 200:
+        if server.stopped.is_set():
+            return
+        sock.sendall(bytes([byte]))
+        time.sleep(0.1)
+
+
+def flood(server, sock, content_length=True):
+    head = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n'
+    head += b'Content-Length: %d\r\n\r\n' % (100 * 1024 * 1024) if content_length else b'Connection: close\r\n\r\n'
+    sock.sendall(head + b'{"success": true, "repos": ["')
+    for dummy in range(100 * 16):  # 100 MiB in 64 KiB writes
+        if server.stopped.is_set():
+            return
+        sock.sendall(b'x' * 65536)
+        server.sent.append(65536)
+
+
+class TestTotalDeadline:
+    """timeout bounds the whole request, not each socket read: a dripped answer is given up on in time."""
+
+    @pytest.mark.parametrize('answer', [drip, drip_headers])
+    def test_a_dripped_answer_ends_within_the_timeout(self, hostile, answer):
+        server = hostile(answer)
+        client = FlashbackClient(server.url, TOKEN, timeout=1, max_retries=0)
+        started = time.monotonic()
+        with pytest.raises(errors.RequestTimeoutError) as err:
+            client.request('GET', '/repo')
+        elapsed = time.monotonic() - started
+        assert elapsed < 1.5, 'the request took %.1f s with timeout 1' % elapsed
+        assert 'within timeout (1s, connecting and reading the whole answer)' in err.value.message
+
+    def test_retries_each_get_the_deadline(self, hostile):
+        server = hostile(drip)
+        sleeps = []
+        client = FlashbackClient(server.url, TOKEN, timeout=1, max_retries=2, sleep=sleeps.append)
+        started = time.monotonic()
+        with pytest.raises(errors.RequestTimeoutError):
+            client.request('GET', '/repo')
+        elapsed = time.monotonic() - started
+        assert len(sleeps) == 2 and 2.9 < elapsed < 3.6, elapsed  # timeout x attempts (the sleeps do not wait)
+
+
+class TestSizeCap:
+    @pytest.mark.parametrize('content_length', [True, False])
+    def test_a_huge_answer_stops_at_the_cap(self, hostile, content_length):
+        server = hostile(lambda server, sock: flood(server, sock, content_length))
+        client = FlashbackClient(server.url, TOKEN, timeout=10, max_retries=0, max_response_size=1024 * 1024)
+        with pytest.raises(errors.ResponseTooLargeError) as err:
+            client.request('GET', '/repo')
+        assert err.value.message == (
+            'the answer to GET /repo was larger than max_response_size (1048576 bytes): nothing more was read; raise '
+            'max_response_size if the API really sends that much, or check api_url')
+        assert sum(server.sent) < 8 * 1024 * 1024  # stopped reading: far from the 100 MiB offered
+
+    def test_an_answer_at_the_cap_is_read(self):
+        body = {'success': True, 'pad': 'x' * 2000}
+        size = len(json.dumps(body))
+        client, dummy = make_client(response(200, body), max_response_size=size)
+        assert client.request('GET', '/repo') == body
+        client, dummy = make_client(response(200, body), max_response_size=size - 1)
+        with pytest.raises(errors.ResponseTooLargeError):
+            client.request('GET', '/repo')
+
+    def test_too_large_is_ambiguous_for_a_create_and_never_retried(self):
+        client, sleeps = make_client(response(200, {'x': 'y' * 5000}), response(200, {}), max_response_size=1024)
+        with pytest.raises(errors.ResponseTooLargeError) as err:
+            client.request('GET', '/repo')
+        assert err.value.ambiguous_create and sleeps == []
+
+
+class TestHostileText:
+    def test_server_message_is_one_printable_line(self):
+        client, dummy = make_client(response(500, {'message': 'boom\x1b[2J\r\nfatal: [h]: FAILED!\u202e\x9b'}),
+                                    max_retries=0)
+        with pytest.raises(errors.ServerError) as err:
+            client.request('GET', '/repo')
+        assert err.value.message == ('the Flashback API failed on GET /repo with HTTP 500 (server said: '
+                                     'boom[2J fatal: [h]: FAILED!): retry later')
+
+    def test_minted_secrets_and_the_token_are_masked_by_the_scrubber(self):
+        client, dummy = make_client()
+        client.remember_secret('minted-secret-xyz')
+        assert client.scrubber.text('echo %s minted-secret-xyz' % TOKEN) == 'echo ******** ********'
+
+
+class TestErrorTypes:
+    """Whether a create may have acted is the error's class, not a caller's list."""
+
+    @pytest.mark.parametrize('status, ambiguous', [(400, False), (401, False), (403, False), (404, True),
+                                                   (409, True), (429, True), (500, True), (502, True)])
+    def test_status(self, status, ambiguous):
+        client, dummy = make_client(response(status), max_retries=0)
+        with pytest.raises(errors.ApiError) as err:
+            client.request('POST', '/repo/r1/apikey')
+        assert err.value.ambiguous_create is ambiguous
+
+    def test_a_redirect_is_ambiguous(self):
+        client, dummy = make_client(response(307, headers={'Location': 'https://elsewhere.test/'}))
+        with pytest.raises(errors.RedirectError) as err:
+            client.request('POST', '/repo/r1/apikey')
+        assert err.value.ambiguous_create and not err.value.transient
+
+    def test_tls_failure_is_not_ambiguous(self):
+        assert not errors.TLSError('x').ambiguous_create
+        assert errors.ConnectionFailedError('x').ambiguous_create and errors.RequestTimeoutError('x').transient
+
+
+class TestEnvironment:
+    @pytest.fixture(autouse=True)
+    def no_ca_bundle(self, monkeypatch):
+        monkeypatch.delenv('REQUESTS_CA_BUNDLE', raising=False)
+        monkeypatch.delenv('CURL_CA_BUNDLE', raising=False)
+
+    def test_a_proxy_is_named_without_its_credentials(self, monkeypatch):
+        monkeypatch.setenv('HTTPS_PROXY', 'http://user:pw@proxy.example.test:3128')
+        monkeypatch.delenv('NO_PROXY', raising=False)
+        monkeypatch.delenv('no_proxy', raising=False)
+        client, dummy = make_client(response(502, raw='<html>bad gateway</html>'), max_retries=0)
+        assert client.environment_warnings() == [
+            'requests to https://api.example.test go through the proxy http://proxy.example.test:3128 (set by '
+            'HTTPS_PROXY), which relays the TLS connection; set NO_PROXY to the API host to connect directly']
+        with pytest.raises(errors.ServerError) as err:
+            client.request('GET', '/repo')
+        assert 'GET /repo through the proxy http://proxy.example.test:3128 with HTTP 502' in err.value.message
+        assert 'pw' not in err.value.message
+
+    def test_a_proxy_for_loopback_http_is_named_too(self, monkeypatch):
+        monkeypatch.setenv('HTTP_PROXY', 'proxy.example.test:8080')
+        for name in ('NO_PROXY', 'no_proxy', 'http_proxy'):
+            monkeypatch.delenv(name, raising=False)
+        client = FlashbackClient('http://127.0.0.1:9/', TOKEN)
+        assert client.environment_warnings() == [
+            'requests to http://127.0.0.1:9 go through the proxy http://proxy.example.test:8080 (set by HTTP_PROXY), '
+            'which sees the token in clear text (api_url is http://); set NO_PROXY to the API host to connect '
+            'directly']
+
+    def test_no_proxy_means_no_warning(self, monkeypatch):
+        monkeypatch.setenv('HTTPS_PROXY', 'http://proxy.example.test:3128')
+        monkeypatch.setenv('NO_PROXY', 'api.example.test')
+        assert FlashbackClient('https://api.example.test', TOKEN).environment_warnings() == []
+
+    def test_an_environment_ca_bundle_is_named(self, monkeypatch):
+        monkeypatch.setenv('REQUESTS_CA_BUNDLE', '/etc/corp/ca.pem')
+        assert FlashbackClient('http://127.0.0.1:9', TOKEN).environment_warnings() == []  # no TLS, no bundle
+        for name in ('HTTPS_PROXY', 'https_proxy', 'ALL_PROXY', 'all_proxy'):
+            monkeypatch.delenv(name, raising=False)
+        assert FlashbackClient('https://api.example.test', TOKEN).environment_warnings() == [
+            'REQUESTS_CA_BUNDLE=/etc/corp/ca.pem replaces the default CA bundle for https://api.example.test: set '
+            'ca_path (or FLASHBACK_CA_PATH) to choose the CA bundle explicitly']
+        # ca_path wins (it is passed with each request), and without verification no bundle is used at all.
+        assert FlashbackClient('https://api.example.test', TOKEN, ca_path='/x.pem').environment_warnings() == []
+        assert FlashbackClient('https://api.example.test', TOKEN, validate_certs=False).environment_warnings() == []

@@ -53,17 +53,17 @@ class TestRequests:
         assert result['changed'] is False
         assert result['changes'] == [] and result['new_secrets'] == [] and result['failures'] == []
         assert result['diff'] == []
-        assert result['results'][0] == dict(repo_id='r1', name='a', action='none', state='present', id='k1',
-                                            key='FBK1', access='READ', changed=False)
-        assert result['results'][2] == dict(repo_id='r1', name='gone', action='none', state='absent', id=None,
-                                            key=None, access=None, changed=False)
+        assert result['key_results'][0] == dict(repo_id='r1', name='a', action='none', state='present', id='k1',
+                                                key='FBK1', access='READ', changed=False)
+        assert result['key_results'][2] == dict(repo_id='r1', name='gone', action='none', state='absent', id=None,
+                                                key=None, access=None, changed=False)
         assert fake_api.calls == [('GET', '/repo/r1/apikey', None), ('GET', '/repo/r2/apikey', None)]
 
     @pytest.mark.parametrize('exclusive', [False, True])
     def test_nothing_declared_sends_nothing(self, fake_api, exclusive):
         fake_api.add_key('r1', 'stray')
         result = run(fake_api, [], exclusive=exclusive)
-        assert (result['changed'], result['changes'], result['results']) == (False, [], [])
+        assert (result['changed'], result['changes'], result['key_results']) == (False, [], [])
         assert fake_api.calls == []
 
     def test_repo_names_cost_one_repo_listing(self, fake_api):
@@ -72,15 +72,16 @@ class TestRequests:
         assert [c['repo_id'] for c in result['changes']] == ['r1', 'r2', 'r1']
         assert [(s['repo_id'], s['repo_name'], s['name']) for s in result['new_secrets']] == [
             ('r1', 'backups', 'a'), ('r2', 'media', 'b'), ('r1', 'backups', 'c')]
-        assert [call[1] for call in fake_api.calls if call[0] == 'GET'] == ['/repo', '/repo/r1/apikey',
-                                                                            '/repo/r2/apikey']
+        # One listing per repository to decide, one after its creates to check each answer's id.
+        assert sorted(call[1] for call in fake_api.calls if call[0] == 'GET') == [
+            '/repo', '/repo/r1/apikey', '/repo/r1/apikey', '/repo/r2/apikey', '/repo/r2/apikey']
 
     def test_no_repo_listing_without_repo_names(self, fake_api):
         run(fake_api, [dict(repo_id='r1', name='a')])
         assert [call for call in fake_api.calls if call[1] == '/repo'] == []
         assert [s['repo_name'] for s in run(fake_api, [dict(repo_id='r1', name='b')])['new_secrets']] == [None]
 
-    def test_exactly_the_writes_needed_and_no_recheck(self, fake_api):
+    def test_exactly_the_writes_needed_and_one_check_of_the_creates(self, fake_api):
         fake_api.add_key('r1', 'upd', 'READ')
         fake_api.add_key('r1', 'del', 'ADMIN')
         fake_api.add_key('r1', 'twin')
@@ -98,6 +99,7 @@ class TestRequests:
             ('DELETE', '/repo/r1/apikey/k2', None),
             ('DELETE', '/repo/r1/apikey/k3', None),
             ('DELETE', '/repo/r1/apikey/k4', None),
+            ('GET', '/repo/r1/apikey', None),  # the create's id is live under its name
         ]
         assert [(c['action'], c['name'], c['access'], c['key_id'], c['state']) for c in result['changes']] == [
             ('create', 'new', 'WRITE', None, 'present'),
@@ -106,12 +108,12 @@ class TestRequests:
             ('delete', 'twin', 'READ', 'k3', 'absent')]
         assert result['changes'][0]['before'] == {}
         assert result['changes'][1]['before']['access'] == 'READ'
-        assert result['results'][0] == dict(repo_id='r1', name='new', action='create', state='present', id='k6',
-                                            key='FBK6', access='WRITE', changed=True)
+        assert result['key_results'][0] == dict(repo_id='r1', name='new', action='create', state='present', id='k6',
+                                                key='FBK6', access='WRITE', changed=True)
         # A deleted key is reported as the key deleted.
-        assert result['results'][2] == dict(repo_id='r1', name='del', action='delete', state='absent', id='k2',
-                                            key='FBK2', access='ADMIN', changed=True)
-        assert result['results'][4]['changed'] is False
+        assert result['key_results'][2] == dict(repo_id='r1', name='del', action='delete', state='absent', id='k2',
+                                                key='FBK2', access='ADMIN', changed=True)
+        assert result['key_results'][4]['changed'] is False
         assert result['new_secrets'] == [dict(repo_id='r1', repo_name=None, name='new', id='k6', key='FBK6',
                                               access='WRITE', secret=SECRET + 'k6')]
         assert live(fake_api) == [('k1', 'upd', 'ADMIN'), ('k5', 'same', 'WRITE'), ('k6', 'new', 'WRITE')]
@@ -122,11 +124,12 @@ class TestRequests:
         assert fake_api.calls == [
             ('GET', '/repo/r1/apikey', None),
             ('POST', '/repo/r1/apikey', dict(name=replacement_name('ci', 'k1'), accessType='WRITE')),
+            ('GET', '/repo/r1/apikey', None),  # the replacement is checked before the old key goes
             ('DELETE', '/repo/r1/apikey/k1', None),
             ('PUT', '/repo/r1/apikey/k2', dict(name='ci', accessType='WRITE')),
         ]
-        assert result['results'] == [dict(repo_id='r1', name='ci', action='rotate', state='present', id='k2',
-                                          key='FBK2', access='WRITE', changed=True)]
+        assert result['key_results'] == [dict(repo_id='r1', name='ci', action='rotate', state='present', id='k2',
+                                              key='FBK2', access='WRITE', changed=True)]
         assert [(s['name'], s['id'], s['secret']) for s in result['new_secrets']] == [('ci', 'k2', SECRET + 'k2')]
         assert result['outcomes'][0].replaced == dict(id='k1', key='FBK1', created_at='2026-11-27T10:00:01.000Z')
         assert live(fake_api) == [('k2', 'ci', 'WRITE')]
@@ -140,7 +143,7 @@ class TestRequests:
                                 dict(repo_id='r1', name='default')], max_age_days=29)
         assert [(c['action'], c['name'], c['key_id']) for c in result['changes']] == [
             ('rotate', 'forced', 'k1'), ('rotate', 'old', 'k3'), ('rotate', 'default', 'k4')]
-        assert [(r['name'], r['id'], r['changed']) for r in result['results']] == [
+        assert [(r['name'], r['id'], r['changed']) for r in result['key_results']] == [
             ('forced', 'k5', True), ('young', 'k2', False), ('old', 'k6', True), ('default', 'k7', True)]
         assert [s['id'] for s in result['new_secrets']] == ['k5', 'k6', 'k7']
 
@@ -176,7 +179,7 @@ class TestCheckMode:
         assert [(c['action'], c['name'], c['access'], c['key_id']) for c in result['changes']] == [
             ('create', 'new', 'WRITE', None), ('update', 'upd', 'ADMIN', 'k1'), ('delete', 'del', 'ADMIN', 'k2'),
             ('rotate', 'rot', 'WRITE', 'k3'), ('finish_rotation', 'fin', 'ADMIN', 'k4')]
-        assert result['results'] == [
+        assert result['key_results'] == [
             dict(repo_id='r1', name='new', action='create', state='present', id=None, key=None, access='WRITE',
                  changed=True),
             dict(repo_id='r1', name='upd', action='update', state='present', id='k1', key='FBK1', access='ADMIN',
@@ -270,11 +273,11 @@ class TestFailures:
             ('a', 'k2', SECRET + 'k2'), ('c', 'k3', SECRET + 'k3')]
         assert [(c['action'], c['name']) for c in result['changes']] == [
             ('create', 'a'), ('update', 'b'), ('create', 'c')]
-        assert result['results'][1] == dict(repo_id='r1', name='b', action='update', state='present', id='k1',
-                                            key='FBK1', access='READ', changed=False, failed=True,
-                                            msg='the Flashback API failed on PUT /repo/r1/apikey/k1 with HTTP 500: '
+        assert result['key_results'][1] == dict(repo_id='r1', name='b', action='update', state='present', id='k1',
+                                                key='FBK1', access='READ', changed=False, failed=True,
+                                                msg='the Flashback API failed on PUT /repo/r1/apikey/k1 with HTTP 500: '
                                                 'retry later')
-        assert 'failed' not in result['results'][0] and 'failed' not in result['results'][2]
+        assert 'failed' not in result['key_results'][0] and 'failed' not in result['key_results'][2]
         assert [len(d['after']) > 0 for d in result['diff']] == [True, True]
         assert live(fake_api, 'r1') == [('k1', 'b', 'READ'), ('k2', 'a', 'READ')]
         assert live(fake_api, 'r2') == [('k3', 'c', 'READ')]
@@ -284,7 +287,7 @@ class TestFailures:
         result = run(fake_api, [dict(repo_id='r1', name='a'), dict(repo_id='r2', name='b')])
         assert result['failures'] == ["entry 1 (name 'a'): rejected"]
         assert [s['name'] for s in result['new_secrets']] == ['b']
-        assert result['results'][0]['id'] is None and result['results'][0]['changed'] is False
+        assert result['key_results'][0]['id'] is None and result['key_results'][0]['changed'] is False
         assert live(fake_api, 'r1') == []
 
     def test_a_failing_exclusive_delete_names_the_undeclared_key(self, fake_api):
@@ -294,7 +297,7 @@ class TestFailures:
         result = run(fake_api, [dict(repo_id='r1', name='keep')], exclusive=True)
         assert result['failures'] == ["undeclared key r1/stray: the Flashback API failed on DELETE "
                                       "/repo/r1/apikey/k1 with HTTP 500: retry later"]
-        assert [(r['name'], r['state'], r.get('failed')) for r in result['results']] == [
+        assert [(r['name'], r['state'], r.get('failed')) for r in result['key_results']] == [
             ('keep', 'present', None), ('stray', 'absent', True), ('other', 'absent', None)]
         assert live(fake_api) == [('k1', 'stray', 'READ'), ('k3', 'keep', 'READ')]
 
@@ -304,7 +307,7 @@ class TestFailures:
         fake_api.failures[('DELETE', '/repo/r1/apikey/k2')] = server_error('DELETE', '/repo/r1/apikey/k2')
         result = run(fake_api, [dict(repo_id='r1', name='twin', state='absent')])
         assert result['changed'] is True
-        assert result['results'][0]['failed'] is True and result['results'][0]['changed'] is True
+        assert result['key_results'][0]['failed'] is True and result['key_results'][0]['changed'] is True
         assert live(fake_api) == [('k2', 'twin', 'READ')]
 
     def test_rotation_whose_create_fails_leaves_the_old_key(self, fake_api):
@@ -313,7 +316,7 @@ class TestFailures:
         result = run(fake_api, [dict(repo_id='r1', name='ci', rotate=True)])
         assert result['failures'] == ["entry 1 (name 'ci'): rejected"]
         assert result['new_secrets'] == [] and result['changed'] is False
-        assert result['results'][0]['id'] == 'k1'
+        assert result['key_results'][0]['id'] == 'k1'
         assert paths(fake_api.writes) == [('POST', '/repo/r1/apikey')]
         assert live(fake_api) == [('k1', 'ci', 'READ')]
 
@@ -328,7 +331,7 @@ class TestFailures:
                                   "the new key the name did not finish (the Flashback API failed on DELETE")
         assert failure.endswith('store the secret now, then rerun to finish the rotation')
         assert SECRET not in failure
-        assert result['results'][0]['id'] == 'k2' and result['results'][0]['failed'] is True
+        assert result['key_results'][0]['id'] == 'k2' and result['key_results'][0]['failed'] is True
         # Before returning the secret, the run recorded on the key that it handed it back.
         assert paths(fake_api.writes) == [('POST', '/repo/r1/apikey'), ('DELETE', '/repo/r1/apikey/k1'),
                                           ('PUT', '/repo/r1/apikey/k2')]
@@ -358,7 +361,7 @@ class TestPhases:
         assert [(w[0], (w[2] or {}).get('name')) for w in fake_api.writes] == [
             ('POST', replacement_name('ok', 'k1')), ('POST', replacement_name('bad', 'k2')),
             ('POST', staged_name('fresh')), ('POST', staged_name('good-new'))]
-        assert [(r['action'], r['id'], r.get('pending')) for r in staged['results']] == [
+        assert [(r['action'], r['id'], r.get('pending')) for r in staged['key_results']] == [
             ('stage_rotation', 'k4', None), ('stage_rotation', 'k5', None), ('stage_create', 'k6', None),
             ('stage_create', 'k7', None), ('none', 'k3', 'update')]
         assert staged['new_keys'] == [dict(repo_id='r1', id=k, name=n) for k, n in
@@ -373,7 +376,7 @@ class TestPhases:
         assert paths(fake_api.writes) == [
             ('DELETE', '/repo/r1/apikey/k1'), ('PUT', '/repo/r1/apikey/k4'), ('DELETE', '/repo/r1/apikey/k5'),
             ('DELETE', '/repo/r1/apikey/k6'), ('PUT', '/repo/r1/apikey/k7'), ('PUT', '/repo/r1/apikey/k3')]
-        assert [(r['action'], r['id'], r.get('withdrawn')) for r in committed['results']] == [
+        assert [(r['action'], r['id'], r.get('withdrawn')) for r in committed['key_results']] == [
             ('finish_rotation', 'k4', None), ('withdraw', 'k2', ['k5']), ('withdraw', None, ['k6']),
             ('finish_create', 'k7', None), ('update', 'k3', None)]
         assert committed['new_secrets'] == [] and committed['failures'] == []
@@ -392,7 +395,7 @@ class TestPhases:
         rerun = run(fake_api, entries, phase='stage')
         assert paths(fake_api.writes) == [('DELETE', '/repo/r1/apikey/k2'), ('POST', '/repo/r1/apikey'),
                                           ('DELETE', '/repo/r1/apikey/k3'), ('POST', '/repo/r1/apikey')]
-        assert [(r['action'], r['id'], r['withdrawn']) for r in rerun['results']] == [
+        assert [(r['action'], r['id'], r['withdrawn']) for r in rerun['key_results']] == [
             ('stage_rotation', 'k4', ['k2']), ('stage_create', 'k5', ['k3'])]
         assert live(fake_api) == [('k1', 'ci', 'WRITE'), ('k4', replacement_name('ci', 'k1'), 'WRITE'),
                                   ('k5', staged_name('new'), 'READ')]
@@ -414,7 +417,7 @@ class TestPhases:
                                 dict(repo_id='r1', name='upd', access='ADMIN')], phase='commit')
         assert paths(fake_api.writes) == [('PUT', '/repo/r1/apikey/k2')]
         assert result['new_secrets'] == []
-        assert [(r['action'], r['changed'], r.get('pending')) for r in result['results']] == [
+        assert [(r['action'], r['changed'], r.get('pending')) for r in result['key_results']] == [
             ('none', False, 'rotate'), ('none', False, 'create'), ('update', True, None)]
 
     def test_a_stage_changes_nothing_else(self, fake_api):
@@ -424,7 +427,7 @@ class TestPhases:
         result = run(fake_api, [dict(repo_id='r1', name='upd', access='WRITE'),
                                 dict(repo_id='r1', name='gone', state='absent')], phase='stage', exclusive=True)
         assert fake_api.writes == []
-        assert [(r['action'], r.get('pending')) for r in result['results']] == [('none', 'update'), ('none', 'delete')]
+        assert [(r['action'], r.get('pending')) for r in result['key_results']] == [('none', 'update'), ('none', 'delete')]
 
     def test_withdrawal_in_check_mode_sends_nothing(self, fake_api):
         fake_api.add_key('r1', staged_name('ci'))
@@ -441,11 +444,11 @@ class TestPhases:
         assert failure.startswith("entry 1 (name 'ci'): withdrawing API key k2 ('ci' in repository r1, a new key whose "
                                   "secret is not known to have been delivered) failed (the Flashback API failed on "
                                   "DELETE /repo/r1/apikey/k2 with HTTP 500")
-        assert 'withdrawn' not in result['results'][0] and result['results'][0]['failed'] is True
+        assert 'withdrawn' not in result['key_results'][0] and result['key_results'][0]['failed'] is True
         # It is still staged: the next run withdraws it again, never finishes onto it.
         del fake_api.failures[('DELETE', '/repo/r1/apikey/k2')]
         rerun = run(fake_api, [dict(repo_id='r1', name='ci', rotate=True)], phase='commit')
-        assert rerun['results'][0]['withdrawn'] == ['k2']
+        assert rerun['key_results'][0]['withdrawn'] == ['k2']
         assert live(fake_api) == [('k1', 'ci', 'READ')]
 
     def test_a_stage_whose_withdrawal_fails_mints_nothing(self, fake_api):
@@ -464,7 +467,7 @@ class TestPhases:
         assert live(fake_api) == [('k1', 'ci', 'READ'), ('k2', handed_back_name('ci', 'k1'), 'READ')]
         del fake_api.failures[('DELETE', '/repo/r1/apikey/k1')]
         rerun = run(fake_api, [dict(repo_id='r1', name='ci')], phase='stage')  # the role's next run starts with a stage
-        assert rerun['new_secrets'] == [] and rerun['results'][0]['pending'] == 'finish_rotation'
+        assert rerun['new_secrets'] == [] and rerun['key_results'][0]['pending'] == 'finish_rotation'
         run(fake_api, [dict(repo_id='r1', name='ci')], phase='commit')
         assert live(fake_api) == [('k2', 'ci', 'READ')]
 
@@ -495,7 +498,7 @@ class TestExclusive:
         result = run(fake_api, [dict(repo_id='r1', name='keep')], exclusive=True, protected=['guard'])
         assert [(c['action'], c['name'], c['key_id'], c['state']) for c in result['changes']] == [
             ('delete', 'stray1', 'k3', 'absent'), ('delete', 'stray2', 'k4', 'absent')]
-        assert [(r['name'], r['state'], r['action']) for r in result['results']] == [
+        assert [(r['name'], r['state'], r['action']) for r in result['key_results']] == [
             ('keep', 'present', 'none'), ('stray1', 'absent', 'delete'), ('stray2', 'absent', 'delete')]
         assert paths(fake_api.writes) == [('DELETE', '/repo/r1/apikey/k3'), ('DELETE', '/repo/r1/apikey/k4')]
         assert [k[1] for k in live(fake_api)] == ['keep', 'guard']
@@ -646,7 +649,7 @@ class TestConvergeSet:
     @pytest.mark.parametrize('diff', [False, True])
     def test_documented_return_only(self, fake_api, diff):
         result = converge.converge_set(fake_api, self.params(), check_mode=False, diff=diff)
-        keys = {'changed', 'changes', 'results', 'new_secrets', 'new_keys', 'failures'}
+        keys = {'changed', 'changes', 'key_results', 'new_secrets', 'new_keys', 'failures'}
         assert set(result) == (keys | {'diff'} if diff else keys)
         json.dumps(result)
 
@@ -683,3 +686,73 @@ class TestConvergeSet:
                                        check_mode=True, diff=False, warn=warned.append)
         assert result.get('due_soon') == expected
         assert warned == (expected or [])
+
+
+class ForgingApi(object):
+    """FakeApi whose create answers carry a made-up id (the key is made under another one)."""
+
+    def __init__(self, api, forged_id='k999'):
+        self.api = api
+        self.forged_id = forged_id
+
+    def __getattr__(self, name):
+        return getattr(self.api, name)
+
+    def request(self, method, path, payload=None, context=None):
+        answer = self.api.request(method, path, payload, context)
+        if method == 'POST':
+            answer = dict(answer, id=self.forged_id)
+        return answer
+
+
+class TestCreatesAreChecked:
+    """A 2xx create answer is checked against one listing: an id the listing does not show under the name
+    leaves no key and hands out no secret."""
+
+    def test_a_forged_id_leaves_no_key_and_no_secret(self, fake_api):
+        result = run(ForgingApi(fake_api), [dict(repo_id='r1', name='n'), dict(repo_id='r1', name='ok')])
+        assert result['new_secrets'] == []
+        assert live(fake_api) == []
+        assert [r.get('failed') for r in result['key_results']] == [True, True]
+        assert result['failures'][0].startswith("entry 1 (name 'n'): the API answered the create of 'n' with id k999, "
+                                                "which the listing does not show under that name")
+
+    def test_a_forged_rotation_keeps_the_old_key(self, fake_api):
+        fake_api.add_key('r1', 'ci', 'WRITE')
+        result = run(ForgingApi(fake_api), [dict(repo_id='r1', name='ci', rotate=True)])
+        assert live(fake_api) == [('k1', 'ci', 'WRITE')]  # the replacement made under k2 is gone; k1 untouched
+        assert result['new_secrets'] == [] and result['key_results'][0]['id'] == 'k1'
+        assert [call[0] for call in fake_api.calls] == ['GET', 'POST', 'GET', 'DELETE']
+        assert fake_api.calls[-1][1] == '/repo/r1/apikey/k2'
+
+    def test_a_true_answer_costs_one_listing_per_repository(self, fake_api):
+        result = run(fake_api, [dict(repo_id='r1', name='a'), dict(repo_id='r1', name='b')])
+        assert [call[0] for call in fake_api.calls] == ['GET', 'POST', 'POST', 'GET']
+        assert [s['name'] for s in result['new_secrets']] == ['a', 'b']
+
+    def test_rotations_wait_for_the_one_check_listing(self, fake_api):
+        fake_api.add_key('r1', 'a', 'READ')
+        fake_api.add_key('r1', 'b', 'WRITE')
+        result = run(fake_api, [dict(repo_id='r1', name='a', rotate=True), dict(repo_id='r1', name='b', rotate=True)])
+        assert [call[0] for call in fake_api.calls] == ['GET', 'POST', 'POST', 'GET', 'DELETE', 'PUT', 'DELETE', 'PUT']
+        assert live(fake_api) == [('k3', 'a', 'READ'), ('k4', 'b', 'WRITE')]
+        assert [s['name'] for s in result['new_secrets']] == ['a', 'b'] and result['failures'] == []
+
+    def test_a_failed_check_listing_keeps_the_old_keys_and_hands_back_the_secrets(self, fake_api):
+        fake_api.add_key('r1', 'a', 'READ')
+        calls = []
+
+        class ListOnce(ForgingApi):
+            def request(self, method, path, payload=None, context=None):
+                calls.append(method)
+                if method == 'GET' and calls.count('GET') == 2:
+                    raise server_error(method, path)
+                return self.api.request(method, path, payload, context)
+        result = run(ListOnce(fake_api), [dict(repo_id='r1', name='a', rotate=True)])
+        assert [s['name'] for s in result['new_secrets']] == ['a']
+        # The secret was handed back, and the replacement's name records it: the next run finishes it.
+        assert [key[1] for key in live(fake_api)] == ['a', handed_back_name('a', 'k1')]
+        assert 'listing the keys to check it failed' in result['failures'][0]
+        rerun = run(fake_api, [dict(repo_id='r1', name='a', rotate=True)])
+        assert rerun['new_secrets'] == [] and rerun['failures'] == []
+        assert [key[1] for key in live(fake_api)] == ['a'] and live(fake_api)[0][0] == result['new_secrets'][0]['id']

@@ -46,6 +46,7 @@ def fake_response(status, raw, extra_headers):
     response = requests.Response()
     response.status_code = status
     response._content = raw.encode('utf-8', 'surrogatepass')
+    response._content_consumed = True  # the client reads with stream=True: iter_content serves _content
     response.headers.update(extra_headers)
     return response
 

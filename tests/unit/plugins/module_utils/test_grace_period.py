@@ -130,7 +130,7 @@ class TestExecute:
             ('PUT', dict(name='ci', accessType='WRITE'))]
         assert names(fake_api) == sorted(['ci', retiring_name('ci', '2027-01-03')])
         assert [(s['id'], s['name']) for s in result['new_secrets']] == [('k2', 'ci')]
-        retiring = result['results'][0]['retiring']
+        retiring = result['key_results'][0]['retiring']
         assert (retiring['id'], retiring['retire_after']) == ('k1', '2027-01-03')
         assert retiring['name'] == retiring_name('ci', '2027-01-03')
 
@@ -146,14 +146,14 @@ class TestExecute:
             assert result['changed'] is False and fake_api.writes == []
         result = run(fake_api, declared, now=NOW + datetime.timedelta(days=7))
         assert [c[:2] for c in fake_api.writes] == [('DELETE', '/repo/r1/apikey/k1')]
-        assert result['results'][0]['action'] == 'retire' and result['changed'] is True
+        assert result['key_results'][0]['action'] == 'retire' and result['changed'] is True
         assert names(fake_api) == ['ci']
 
     def test_check_mode_shows_the_date_and_writes_nothing(self, fake_api):
         fake_api.add_key('r1', 'ci')
         result = run(fake_api, [dict(repo_id='r1', name='ci', rotate=True, retire_after_days=7)], check_mode=True)
         assert fake_api.writes == []
-        assert result['results'][0]['retiring']['retire_after'] == '2027-01-03'
+        assert result['key_results'][0]['retiring']['retire_after'] == '2027-01-03'
 
     @pytest.mark.parametrize('failing', ['retire-rename', 'new-rename'])
     def test_interruptions_heal_without_a_second_key(self, fake_api, failing):
@@ -208,5 +208,5 @@ class TestDueSoon:
             result = converge.converge_set(fake_api, params, check_mode=True, diff=False)
         finally:
             converge.utc_now = converge_now
-        assert [r['due_in_days'] for r in result['results']] == [33 - 29, 90 - 29]
+        assert [r['due_in_days'] for r in result['key_results']] == [33 - 29, 90 - 29]
         assert result['due_soon'] == ['r1/a is due for rotation in 4 days']
