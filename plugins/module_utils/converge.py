@@ -244,12 +244,14 @@ class Converger(object):
                 todo = 'store the secret now, then rerun to finish the rotation' if minted else 'rerun to finish it'
             else:
                 todo = 'a rerun withdraws the new key and makes another'
+            old_id = old['id'] if old else '(none left)'
             raise FlashbackError(
-                '%s API key %r in repository %s: the new key %s %s, but retiring the old key %s and giving the new key '
-                'the name did not finish (%s): %s'
-                % ('rotating' if minted else 'finishing', decision.name, decision.repo_id, new['id'],
-                   'exists and its secret is in this result' if minted else 'was delivered',
-                   old['id'] if old else '(none left)', exc.message, todo))
+                ('rotating API key %r in repository %s: the new key %s exists and its secret is in this result, but '
+                 'retiring the old key %s and giving the new key the name did not finish (%s): %s'
+                 % (decision.name, decision.repo_id, new['id'], old_id, exc.message, todo)) if minted else
+                ('finishing API key %r in repository %s: the new key %s was delivered, but retiring the old key %s and '
+                 'giving the new key the name did not finish (%s): %s'
+                 % (decision.name, decision.repo_id, new['id'], old_id, exc.message, todo)))
 
     def _hand_back(self, decision, new):
         """Give ``new`` its handed-back name, so that a rerun finishes it; True when it has that name."""

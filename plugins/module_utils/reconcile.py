@@ -316,9 +316,10 @@ def _decide(entry, live, now, phase, delivered):
                 return Decision(NONE, repo_id, name, access=current['access'] if current else None, current=current,
                                 pending=FINISH_CREATE if kind == _names.STAGED else FINISH_ROTATION)
             if current is not None and (kind == _names.STAGED or current['id'] != old_id):
-                return refuse('API key %s is named %r, but the unfinished %s %s %s: delete one of them'
-                              % (current['id'], name, 'creation' if kind == _names.STAGED else 'rotation', new['id'],
-                                 'is a new key' if kind == _names.STAGED else 'replaces key %s' % old_id), current)
+                return refuse(('API key %s is named %r, but the unfinished creation %s is a new key: delete one of them'
+                               % (current['id'], name, new['id'])) if kind == _names.STAGED else
+                              ('API key %s is named %r, but the unfinished rotation %s replaces key %s: delete one of them'
+                               % (current['id'], name, new['id'], old_id)), current)
             hand_back = None if kind == _names.STAGED else handed_back_name(name, old_id)
             return Decision(FINISH_CREATE if kind == _names.STAGED else FINISH_ROTATION, repo_id, name,
                             access=entry['access'] or new['access'], current=current,
