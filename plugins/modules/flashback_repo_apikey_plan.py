@@ -12,6 +12,15 @@ DOCUMENTATION = r'''
 module: flashback_repo_apikey_plan
 short_description: Compare declared Flashback API keys with the live ones and plan the changes
 version_added: 0.1.0
+deprecated:
+  removed_in: 2.0.0
+  why: >-
+    It duplicates M(flashback.platform.flashback_repo_apikeys) in check mode, and it is a read-only module whose
+    name does not end in C(_info).
+  alternative: >-
+    Use M(flashback.platform.flashback_repo_apikeys) with C(check_mode: true): the same options, and the same
+    RV(flashback.platform.flashback_repo_apikeys#module:changes) and
+    RV(flashback.platform.flashback_repo_apikeys#module:key_results).
 description:
   - Reads the live API keys of every repository named in O(apikeys) and returns what would have to be
     created, updated or deleted to reach the declared state. Changes nothing.
@@ -33,6 +42,7 @@ seealso:
 '''
 
 EXAMPLES = r'''
+# Deprecated: the same drift report is flashback.platform.flashback_repo_apikeys with check_mode: true.
 - name: Report drift between the declared keys and Flashback
   flashback.platform.flashback_repo_apikey_plan:
     api_token: "{{ flashback_token }}"

@@ -37,7 +37,9 @@ attributes:
   check_mode:
     description: Can run in check mode and return the changed status prediction without modifying the target.
     support: full
-    details: Sends no write; RV(changes) and RV(key_results) are the plan (the same as M(flashback.platform.flashback_repo_apikey_plan)).
+    details:
+      - Sends no write; RV(changes) and RV(key_results) are the plan, a drift report.
+      - It replaces the deprecated M(flashback.platform.flashback_repo_apikey_plan).
   diff_mode:
     description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: full
@@ -86,7 +88,6 @@ options:
         type: str
 seealso:
   - module: flashback.platform.flashback_repo_apikey
-  - module: flashback.platform.flashback_repo_apikey_plan
 '''
 
 EXAMPLES = r'''
