@@ -9,13 +9,44 @@ the galaxy stage would, and run the generated context's own introspect script on
 
 from __future__ import annotations
 
+import re
 import sys
 
 import yaml
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
 
 from conftest import ROOT, ansible_env, run, tarball
 
 EE_FILE = ROOT / 'awx' / 'execution-environment.yml'
+
+
+def test_base_image_and_ansible_core_are_pinned():
+    """A rebuild gives the image that was tested: an exact base image, ansible-core within the tested versions."""
+    ee = yaml.safe_load(EE_FILE.read_text())
+    image = ee['images']['base_image']['name']
+    digest = re.fullmatch(r'[\w.:/-]+@sha256:[0-9a-f]{64}', image)
+    # An exact tag: a version with a build number (ubi9/ubi:9.6-1758184894), not a moving one (latest, 9, 9.6).
+    exact_tag = re.fullmatch(r'[\w.:/-]+/[\w.-]+:\d+(\.\d+)+-\d+', image)
+    assert digest or exact_tag, 'base image %r is neither a digest nor an exact tag' % image
+
+    core = Requirement(ee['dependencies']['ansible_core']['package_pip'])
+    assert core.name == 'ansible-core'
+    runtime = yaml.safe_load((ROOT / 'meta' / 'runtime.yml').read_text())
+    oldest = Version(runtime['requires_ansible'].lstrip('>='))
+    # The newest core that make matrix tests (the Makefile's MATRIX_VERSIONS).
+    matrix = re.search(r'^MATRIX_VERSIONS := (.+)$', (ROOT / 'Makefile').read_text(), re.M).group(1).split(',')
+    newest = max(Version(v) for v in matrix)
+    assert core.specifier.contains(oldest), '%s excludes requires_ansible %s' % (core, oldest)
+    assert core.specifier.contains('%s.99' % newest), '%s excludes ansible-core %s, which make matrix tests' % (
+        core, newest)
+    untested = Version('%d.%d' % (newest.major, newest.minor + 1))
+    assert not core.specifier.contains(untested), '%s allows ansible-core %s, which nothing tests' % (core, untested)
+
+    wanted = SpecifierSet(ee['dependencies']['galaxy']['collections'][0]['version'])
+    galaxy_major = int(yaml.safe_load((ROOT / 'galaxy.yml').read_text())['version'].split('.')[0])
+    assert not wanted.contains('%d.0.0' % (max(galaxy_major, 1) + 1)), 'the EE would take the next major release'
 
 
 def test_collection_declares_its_requirements(installed_collection):
@@ -36,6 +67,8 @@ def test_builder_context_installs_requests(installed_collection, tmp_path):  # p
     assert len(containerfiles) == 1, 'no Containerfile/Dockerfile in %s' % sorted(context.iterdir())
     containerfile = containerfiles[0].read_text()
     assert 'ansible-galaxy collection install' in containerfile and 'introspect' in containerfile
+    # The build starts from the pinned image (ansible-builder passes it as the EE_BASE_IMAGE build argument).
+    assert yaml.safe_load(EE_FILE.read_text())['images']['base_image']['name'] in containerfile
 
     # The galaxy stage installs what _build/requirements.yml lists: our collection.
     requirements = yaml.safe_load((context / '_build' / 'requirements.yml').read_text())
