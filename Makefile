@@ -182,8 +182,9 @@ awx: venv collection
 ee: venv collection
 	$(ECOSYSTEM) tests/ecosystem/test_execution_environment.py
 
+# What Galaxy and antsibull-changelog read: the import, version_added against what 0.1.0 shipped, the README.
 galaxy-importer: venv collection
-	$(ECOSYSTEM) tests/ecosystem/test_galaxy_importer.py
+	$(ECOSYSTEM) tests/ecosystem/test_galaxy_importer.py tests/ecosystem/test_version_added.py
 
 matrix: venv
 	$(PY) scripts/matrix.py --versions $(MATRIX_VERSIONS) --jobs $(MATRIX_JOBS)

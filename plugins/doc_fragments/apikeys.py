@@ -32,6 +32,7 @@ options:
           - With O(apikeys[].key_id), the name that key should have (a rename; refused onto a name another live key has).
         type: str
       key_id:
+        version_added: 1.0.0
         description: ID of an existing key, to rename it or pick one of several same-named keys.
         type: str
       access:
@@ -48,15 +49,18 @@ options:
         choices: [present, absent]
         default: present
       rotate:
+        version_added: 1.0.0
         description: Replace the key with a new one (same name and access level) on every run. Only with V(present).
         type: bool
         default: false
       max_age_days:
+        version_added: 1.0.0
         description:
           - Replace the key when its C(createdAt) is more than this many days ago. Overrides O(max_age_days).
           - Only with V(present); excludes O(apikeys[].rotate).
         type: int
       retire_after_days:
+        version_added: 1.0.0
         description:
           - Grace period of a rotation of this key. V(0) deletes the old key at once. V(N) keeps it valid, renamed to
             C(<name> (retiring after YYYY-MM-DD)) plus a check digest, the date N days from the rotation (UTC); every
@@ -76,19 +80,23 @@ options:
     elements: str
     default: []
   max_age_days:
+    version_added: 1.0.0
     description:
       - Default for O(apikeys[].max_age_days) of the present entries that set neither it nor O(apikeys[].rotate).
     type: int
   retire_after_days:
+    version_added: 1.0.0
     description:
       - Default for O(apikeys[].retire_after_days) of the present entries that do not set it. Unset, V(0).
     type: int
   warn_before_days:
+    version_added: 1.0.0
     description:
       - Report in C(due_soon) (and as warnings) the declared keys with O(apikeys[].max_age_days) (or O(max_age_days))
         that are due for rotation within this many days.
     type: int
   concurrency:
+    version_added: 1.0.0
     description:
       - How many repositories are listed and worked on at once (1 to 16). The keys of one repository are worked on
         in order. A C(429) answer holds back every request for its C(Retry-After).

@@ -72,8 +72,9 @@ options:
       - The default (16 MiB) holds a listing of tens of thousands of keys.
     type: int
     default: 16777216
-    version_added: 0.2.0
+    version_added: 1.0.0
   max_retries:
+    version_added: 1.0.0
     description:
       - How many times a request is retried after a 429 (honouring C(Retry-After), capped at 30 seconds), a 502,
         503 or 504, a dropped connection or a timeout, with jittered exponential backoff (capped at 10 seconds).

@@ -37,7 +37,7 @@ def _check(keys, max_age_days, filter_name):
     for key in keys:
         missing = [field for field in ('repo_id', 'name', 'age_days', 'retiring') if field not in key]
         if missing:
-            raise AnsibleFilterError('%s expects the apikeys list of flashback_repo_apikey_info (version 0.2.0 or '
+            raise AnsibleFilterError('%s expects the apikeys list of flashback_repo_apikey_info (version 1.0.0 or '
                                      'later); a key has no %s' % (filter_name, ', '.join(missing)))
     if max_age_days is not None and (isinstance(max_age_days, bool) or not isinstance(max_age_days, int)
                                      or max_age_days < 1):

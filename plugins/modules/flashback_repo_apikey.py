@@ -65,6 +65,7 @@ options:
     choices: [present, absent]
     default: present
   rotate:
+    version_added: 1.0.0
     description:
       - Replace the existing key with a new one of the same name and access level, returning the new RV(secret).
       - Every run with V(true) rotates; use it for explicit, one-off rotation (for example after a leak). For
@@ -78,12 +79,14 @@ options:
     type: bool
     default: false
   max_age_days:
+    version_added: 1.0.0
     description:
       - Rotate the existing key (as O(rotate) does) only when its C(createdAt) is more than this many days ago.
       - A rerun right after a rotation changes nothing. Fails if the API gives no readable C(createdAt).
       - Only with O(state=present).
     type: int
   retire_after_days:
+    version_added: 1.0.0
     description:
       - Grace period of a rotation (by O(rotate) or O(max_age_days)). V(0) (the default) deletes the old key at once.
       - V(N) keeps the old key valid, renamed to C(<name> (retiring after YYYY-MM-DD)) plus a check digest, the date
@@ -202,6 +205,7 @@ secret:
   type: str
   sample: 3q2-7wEXAMPLEvY1s0r6c1N8hF5Jb0dQmZkT
 replaced:
+  version_added: 1.0.0
   description: The key a rotation replaced (also when a run finished an interrupted rotation).
   returned: when a key was rotated
   type: dict

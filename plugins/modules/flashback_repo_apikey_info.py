@@ -57,7 +57,7 @@ options:
         M(flashback.platform.flashback_repo_apikey). Sets RV(apikeys[].due_in_days) on every key.
       - 1 or more.
     type: int
-    version_added: 0.2.0
+    version_added: 1.0.0
   concurrency:
     description:
       - How many repositories the fleet report lists at once (1 to 16). A C(429) answer holds back every request
@@ -65,7 +65,7 @@ options:
       - Used only without O(repo_id) and O(repo_name), but checked always.
     type: int
     default: 4
-    version_added: 0.2.0
+    version_added: 1.0.0
 notes:
   - A listing that fails fails the whole run, also in the fleet report, so that a report never silently misses a
     repository.
@@ -148,7 +148,7 @@ apikeys:
           is picked).
       type: str
       sample: backups
-      version_added: 0.2.0
+      version_added: 1.0.0
     created_at:
       description: Creation time (ISO 8601) as reported by the API.
       type: str
@@ -159,7 +159,7 @@ apikeys:
         - V(null) when the API gave no readable creation time.
       type: int
       sample: 42
-      version_added: 0.2.0
+      version_added: 1.0.0
     retiring:
       description:
         - Whether this is an old key that a rotation with a grace period (C(retire_after_days)) keeps valid until
@@ -167,14 +167,14 @@ apikeys:
           check digest, in parentheses.
       type: bool
       sample: false
-      version_added: 0.2.0
+      version_added: 1.0.0
     retire_after:
       description:
         - For a retiring key, the date (C(YYYY-MM-DD), UTC) on or after which the next run of a rotation deletes it;
           otherwise V(null).
       type: str
       sample: null
-      version_added: 0.2.0
+      version_added: 1.0.0
     due_in_days:
       description:
         - Days until the key is due for rotation, O(max_age_days) less RV(apikeys[].age_days). V(0) on the day it falls
@@ -184,7 +184,7 @@ apikeys:
       returned: when O(max_age_days) is set
       type: int
       sample: 48
-      version_added: 0.2.0
+      version_added: 1.0.0
 '''
 
 from ansible.module_utils.basic import AnsibleModule

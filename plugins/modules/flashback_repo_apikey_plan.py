@@ -97,12 +97,14 @@ changes:
       type: dict
       sample: {}
 due_soon:
+  version_added: 1.0.0
   description: One line per declared key due for rotation within O(warn_before_days) days (also given as warnings).
   returned: when O(warn_before_days) is set
   type: list
   elements: str
   sample: ['r1/ci-reader is due for rotation in 3 days']
 key_results:
+  version_added: 1.0.0
   description:
     - One entry per declared key as it will be after the changes, then one per key that O(exclusive) deletes.
     - RV(key_results[].id) and RV(key_results[].key) are V(null) for keys still to be created.

@@ -11,7 +11,7 @@ DOCUMENTATION = r'''
 ---
 module: flashback_repo_apikeys
 short_description: Converge a declared set of Flashback repository API keys in one run
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - Brings every key in O(apikeys), across any number of repositories, to its declared state in one module run.
   - Reads once, then writes only what differs. It lists each repository once (plus one C(GET /repo) when an entry

@@ -11,7 +11,7 @@ DOCUMENTATION = r'''
 ---
 module: flashback_secret_files
 short_description: Write new Flashback API key secrets to private files
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - Writes one JSON file per entry of O(secrets) (the C(new_secrets) that M(flashback.platform.flashback_repo_apikeys)
     returns) to C(<path>/<encoded repo_id>/<encoded name>.json), with the fields C(id), C(name), C(repo_id),
