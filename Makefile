@@ -184,7 +184,8 @@ ee: venv collection
 
 # What Galaxy and antsibull-changelog read: the import, version_added against what 0.1.0 shipped, the README.
 galaxy-importer: venv collection
-	$(ECOSYSTEM) tests/ecosystem/test_galaxy_importer.py tests/ecosystem/test_version_added.py
+	$(ECOSYSTEM) tests/ecosystem/test_galaxy_importer.py tests/ecosystem/test_version_added.py \
+		tests/ecosystem/test_readme.py
 
 matrix: venv
 	$(PY) scripts/matrix.py --versions $(MATRIX_VERSIONS) --jobs $(MATRIX_JOBS)
