@@ -135,11 +135,18 @@ lint: venv collection
 		echo 'lint: CHANGELOG.rst is not what changelogs/changelog.yaml generates; run make changelog' >&2; exit 1; }
 	antsibull-docs lint-collection-docs --plugin-docs .
 
+# Every test on the venv's Python, and the multi-version tests (compile, import) on each Python tests/config.yml
+# declares too: ansible-test skips the Pythons it is not asked for silently, so scripts/sanity_pythons.py asks for
+# each (found as the matrix finds them, linked into $(PYTHON_LINKS) for ansible-test's own lookup by name) and then
+# fails unless the log shows each one ran.
+PYTHON_LINKS := $(VENV)/pythons
 sanity: venv
 	$(MAKE_TREE)
 	$(TEST_HOME_READY)
-	cd $(TREE) && $(ANSIBLE_TEST) sanity --python $(PY_VERSION) --local 2>&1 | tee $(BUILD)/sanity.log
+	pythons="$$($(PY) scripts/sanity_pythons.py options $(PYTHON_LINKS))" && cd $(TREE) && \
+		PATH=$(PYTHON_LINKS):$$PATH $(ANSIBLE_TEST) sanity $$pythons 2>&1 | tee $(BUILD)/sanity.log
 	$(CHECK_SKIPS) sanity $(BUILD)/sanity.log
+	$(PY) scripts/sanity_pythons.py check $(BUILD)/sanity.log
 
 # ansible-test units, then plain pytest over the same files in reverse order: an IDE or tox runs module and
 # controller tests in one process, in any order, and they must pass there too.
