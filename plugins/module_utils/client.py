@@ -49,7 +49,7 @@ except ImportError:  # pragma: no cover - exercised only where requests is missi
     _AuthBase = object
 
 # Kept equal to galaxy.yml's version (a unit test checks it).
-COLLECTION_VERSION = '0.2.0'
+COLLECTION_VERSION = '1.0.0'
 USER_AGENT = 'flashback.platform/%s (Ansible collection)' % COLLECTION_VERSION
 
 DEFAULT_API_URL = 'https://backend.flashback.tech'

@@ -63,6 +63,13 @@ def interface(collections):
     return result
 
 
+class _IndentedDumper(yaml.SafeDumper):
+    """Indents list items under their key, as yamllint (hence ansible-lint) wants."""
+
+    def increase_indent(self, flow=False, indentless=False):
+        return super().increase_indent(flow, False)
+
+
 def main(version, commit):
     with tempfile.TemporaryDirectory() as tmp:
         tree = Path(tmp) / 'ansible_collections' / 'flashback' / 'platform'
@@ -73,8 +80,9 @@ def main(version, commit):
         shipped = interface(tmp)
     out = ROOT / 'tests' / 'ecosystem' / 'data' / ('interface-%s.yml' % version)
     header = '# What %s shipped (git commit %s), written by tests/ecosystem/interface_baseline.py.\n' % (version, commit)
-    out.write_text(header + yaml.safe_dump({'version': version, 'commit': commit, 'content': shipped},
-                                           sort_keys=False, default_flow_style=False))
+    body = yaml.dump({'version': version, 'commit': commit, 'content': shipped},
+                     Dumper=_IndentedDumper, sort_keys=False, default_flow_style=False)
+    out.write_text(header + '---\n' + body)
     print('wrote %s' % out.relative_to(ROOT))
 
 
