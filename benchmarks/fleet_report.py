@@ -57,7 +57,7 @@ from _bench import ansible_core_version, cpu_model, git_commit, median  # noqa: 
 import _bench  # noqa: E402  pylint: disable=wrong-import-position
 
 # reconcile.py needs only the standard library: load it from the source tree for the retiring-name format.
-_SPEC = importlib.util.spec_from_file_location('reconcile', os.path.join(ROOT, 'plugins', 'module_utils', 'reconcile.py'))
+_SPEC = importlib.util.spec_from_file_location('reconcile', os.path.join(ROOT, 'plugins', 'module_utils', '_reconcile.py'))
 reconcile = importlib.util.module_from_spec(_SPEC)
 _SPEC.loader.exec_module(reconcile)
 

@@ -22,7 +22,7 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.parsing.vault import VaultLib, get_file_vault_secret
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.flashback.platform.plugins.module_utils.secret_files import (
+from ansible_collections.flashback.platform.plugins.module_utils._secret_files import (
     ARGUMENT_SPEC,
     SecretFilesError,
     plan_files,

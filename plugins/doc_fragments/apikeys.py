@@ -8,7 +8,7 @@ __metaclass__ = type
 
 
 class ModuleDocFragment(object):
-    # The declared set of keys (module_utils/reconcile.py ENTRY_SPEC; tests compare the three).
+    # The declared set of keys (module_utils/_reconcile.py ENTRY_SPEC; tests compare the three).
     DOCUMENTATION = r'''
 options:
   apikeys:

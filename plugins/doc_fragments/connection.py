@@ -9,7 +9,7 @@ __metaclass__ = type
 
 class ModuleDocFragment(object):
     # Connection options shared by every module (the argument spec lives in
-    # plugins/module_utils/arguments.py; keep both in step).
+    # plugins/module_utils/_arguments.py; keep both in step).
     DOCUMENTATION = r'''
 options:
   api_url:

@@ -236,16 +236,16 @@ replaced:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.flashback.platform.plugins.module_utils import converge
-from ansible_collections.flashback.platform.plugins.module_utils.arguments import (
+from ansible_collections.flashback.platform.plugins.module_utils import _converge as converge
+from ansible_collections.flashback.platform.plugins.module_utils._arguments import (
     REPO_MUTUALLY_EXCLUSIVE,
     REPO_REQUIRED_ONE_OF,
     SINGLE_APIKEY_SPEC,
     argument_spec,
 )
-from ansible_collections.flashback.platform.plugins.module_utils.errors import FlashbackError
-from ansible_collections.flashback.platform.plugins.module_utils.reconcile import ENTRY_SPEC
-from ansible_collections.flashback.platform.plugins.module_utils.runner import run_module
+from ansible_collections.flashback.platform.plugins.module_utils._errors import FlashbackError
+from ansible_collections.flashback.platform.plugins.module_utils._reconcile import ENTRY_SPEC
+from ansible_collections.flashback.platform.plugins.module_utils._runner import run_module
 
 
 def _label(index, entry):

@@ -189,13 +189,13 @@ apikeys:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.flashback.platform.plugins.module_utils import apikeys, converge, reconcile
-from ansible_collections.flashback.platform.plugins.module_utils.arguments import (
+from ansible_collections.flashback.platform.plugins.module_utils import _apikeys as apikeys, _converge as converge, _reconcile as reconcile
+from ansible_collections.flashback.platform.plugins.module_utils._arguments import (
     REPO_MUTUALLY_EXCLUSIVE,
     argument_spec,
 )
-from ansible_collections.flashback.platform.plugins.module_utils.errors import ConfigurationError
-from ansible_collections.flashback.platform.plugins.module_utils.runner import run_module
+from ansible_collections.flashback.platform.plugins.module_utils._errors import ConfigurationError
+from ansible_collections.flashback.platform.plugins.module_utils._runner import run_module
 
 
 def report_key(key, repo_name, now, max_age_days=None):

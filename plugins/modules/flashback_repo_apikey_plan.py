@@ -148,9 +148,9 @@ key_results:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.flashback.platform.plugins.module_utils import converge
-from ansible_collections.flashback.platform.plugins.module_utils.arguments import APIKEY_SET_SPEC, argument_spec
-from ansible_collections.flashback.platform.plugins.module_utils.runner import run_module
+from ansible_collections.flashback.platform.plugins.module_utils import _converge as converge
+from ansible_collections.flashback.platform.plugins.module_utils._arguments import APIKEY_SET_SPEC, argument_spec
+from ansible_collections.flashback.platform.plugins.module_utils._runner import run_module
 
 
 def run(module, client):

@@ -195,7 +195,7 @@ import stat
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.flashback.platform.plugins.module_utils.secret_files import (
+from ansible_collections.flashback.platform.plugins.module_utils._secret_files import (
     ARGUMENT_SPEC,
     SecretFilesError,
     plan_files,

@@ -18,8 +18,8 @@ from ansible.module_utils import basic
 from ansible.module_utils.common.text.converters import to_bytes
 from ansible.module_utils.six.moves.urllib.parse import parse_qs, urlsplit
 
-from ansible_collections.flashback.platform.plugins.module_utils import errors
-from ansible_collections.flashback.platform.plugins.module_utils.sanitize import Scrubber
+from ansible_collections.flashback.platform.plugins.module_utils import _errors as errors
+from ansible_collections.flashback.platform.plugins.module_utils._sanitize import Scrubber
 
 try:  # ansible-core >= 2.19
     from ansible.module_utils.testing import patch_module_args

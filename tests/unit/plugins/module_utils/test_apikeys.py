@@ -7,7 +7,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.flashback.platform.plugins.module_utils import apikeys, client as client_module, errors
+from ansible_collections.flashback.platform.plugins.module_utils import _apikeys as apikeys, _client as client_module, _errors as errors
 
 # Ids id_problem refuses: a URL must never get one, whether a user or the server supplied it.
 UNUSABLE_IDS = ['..', '.', '.hidden', 'r/1', '../x?y', 'a b', 'k\n1', 'x#y', '%2e%2e', '', 'k' * 129, u'k\u00e9']

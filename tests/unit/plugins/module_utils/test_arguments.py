@@ -11,7 +11,7 @@ import pytest
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.flashback.platform.plugins.module_utils import arguments, errors
+from ansible_collections.flashback.platform.plugins.module_utils import _arguments as arguments, _errors as errors
 from ansible_collections.flashback.platform.plugins.modules import flashback_repo_apikey_info
 
 ENVIRONMENT = ('FLASHBACK_API_URL', 'FLASHBACK_API_TOKEN', 'FLASHBACK_VALIDATE_CERTS', 'FLASHBACK_CA_PATH',

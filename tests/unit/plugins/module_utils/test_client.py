@@ -17,9 +17,9 @@ import pytest
 import requests
 import urllib3
 
-from ansible_collections.flashback.platform.plugins.module_utils import client as client_module
-from ansible_collections.flashback.platform.plugins.module_utils import errors
-from ansible_collections.flashback.platform.plugins.module_utils.client import FlashbackClient
+from ansible_collections.flashback.platform.plugins.module_utils import _client as client_module
+from ansible_collections.flashback.platform.plugins.module_utils import _errors as errors
+from ansible_collections.flashback.platform.plugins.module_utils._client import FlashbackClient
 
 TOKEN = 'tok-SECRET-123'
 

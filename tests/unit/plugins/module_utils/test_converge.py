@@ -13,8 +13,8 @@ import threading
 
 import pytest
 
-from ansible_collections.flashback.platform.plugins.module_utils import converge, errors
-from ansible_collections.flashback.platform.plugins.module_utils.reconcile import (
+from ansible_collections.flashback.platform.plugins.module_utils import _converge as converge, _errors as errors
+from ansible_collections.flashback.platform.plugins.module_utils._reconcile import (
     handed_back_name,
     replacement_name,
     staged_name,

@@ -15,9 +15,9 @@ import json
 import requests
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from ansible_collections.flashback.platform.plugins.module_utils import apikeys, errors
-from ansible_collections.flashback.platform.plugins.module_utils.client import FlashbackClient
-from ansible_collections.flashback.platform.plugins.module_utils.reconcile import id_problem
+from ansible_collections.flashback.platform.plugins.module_utils import _apikeys as apikeys, _errors as errors
+from ansible_collections.flashback.platform.plugins.module_utils._client import FlashbackClient
+from ansible_collections.flashback.platform.plugins.module_utils._reconcile import id_problem
 
 FUZZ_EXAMPLES = 400
 TOKEN = 'fuzz-token-SECRET'

@@ -12,8 +12,8 @@ import re
 
 import pytest
 
-from ansible_collections.flashback.platform.plugins.module_utils import converge, errors, reconcile
-from ansible_collections.flashback.platform.plugins.module_utils.reconcile import (
+from ansible_collections.flashback.platform.plugins.module_utils import _converge as converge, _errors as errors, _reconcile as reconcile
+from ansible_collections.flashback.platform.plugins.module_utils._reconcile import (
     handed_back_name,
     replacement_name,
     retiring_name,

@@ -13,8 +13,8 @@ import re
 
 import pytest
 
-from ansible_collections.flashback.platform.plugins.module_utils import reconcile
-from ansible_collections.flashback.platform.plugins.module_utils.reconcile import (
+from ansible_collections.flashback.platform.plugins.module_utils import _reconcile as reconcile
+from ansible_collections.flashback.platform.plugins.module_utils._reconcile import (
     handed_back_name,
     replacement_name,
     staged_name,

@@ -9,9 +9,9 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.flashback.platform.plugins.module_utils import runner
-from ansible_collections.flashback.platform.plugins.module_utils.errors import FlashbackError
-from ansible_collections.flashback.platform.plugins.module_utils.sanitize import Scrubber
+from ansible_collections.flashback.platform.plugins.module_utils import _runner as runner
+from ansible_collections.flashback.platform.plugins.module_utils._errors import FlashbackError
+from ansible_collections.flashback.platform.plugins.module_utils._sanitize import Scrubber
 
 
 class Exited(Exception):

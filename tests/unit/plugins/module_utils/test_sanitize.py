@@ -9,7 +9,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.flashback.platform.plugins.module_utils import sanitize
+from ansible_collections.flashback.platform.plugins.module_utils import _sanitize as sanitize
 
 HOSTILE = [
     '\x1b[2J\x1b[1;1H',             # ESC/CSI: clear the screen, move the cursor

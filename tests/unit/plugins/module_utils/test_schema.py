@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from ansible_collections.flashback.platform.plugins.doc_fragments import apikeys as apikeys_fragment
-from ansible_collections.flashback.platform.plugins.module_utils import arguments, reconcile
+from ansible_collections.flashback.platform.plugins.module_utils import _arguments as arguments, _reconcile as reconcile
 from ansible_collections.flashback.platform.plugins.modules import flashback_repo_apikey
 
 # This file is tests/unit/plugins/module_utils/test_schema.py in the collection (or a copy of it).

@@ -10,9 +10,9 @@ import json
 
 import pytest
 
-from ansible_collections.flashback.platform.plugins.module_utils import errors, runner
+from ansible_collections.flashback.platform.plugins.module_utils import _errors as errors, _runner as runner
 from ansible_collections.flashback.platform.plugins.modules import flashback_repo_apikey as module_under_test
-from ansible_collections.flashback.platform.plugins.module_utils.reconcile import handed_back_name, replacement_name
+from ansible_collections.flashback.platform.plugins.module_utils._reconcile import handed_back_name, replacement_name
 
 
 def view(raw, repo_id='r1'):

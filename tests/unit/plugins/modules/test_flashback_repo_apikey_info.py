@@ -11,8 +11,8 @@ import threading
 
 import pytest
 
-from ansible_collections.flashback.platform.plugins.module_utils import converge, errors, runner
-from ansible_collections.flashback.platform.plugins.module_utils.reconcile import retiring_name
+from ansible_collections.flashback.platform.plugins.module_utils import _converge as converge, _errors as errors, _runner as runner
+from ansible_collections.flashback.platform.plugins.module_utils._reconcile import retiring_name
 from ansible_collections.flashback.platform.plugins.modules import flashback_repo_apikey_info as module_under_test
 
 # FakeApi keys are created at 2026-11-27T10:00:0N.000Z; NOW is 30 days and a few hours later.

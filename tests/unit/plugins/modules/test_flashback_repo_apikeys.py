@@ -10,10 +10,10 @@ import json
 
 import pytest
 
-from ansible_collections.flashback.platform.plugins.module_utils import converge, errors, runner
+from ansible_collections.flashback.platform.plugins.module_utils import _converge as converge, _errors as errors, _runner as runner
 from ansible_collections.flashback.platform.plugins.modules import flashback_repo_apikey_plan as plan_module
 from ansible_collections.flashback.platform.plugins.modules import flashback_repo_apikeys as module_under_test
-from ansible_collections.flashback.platform.plugins.module_utils.reconcile import replacement_name
+from ansible_collections.flashback.platform.plugins.module_utils._reconcile import replacement_name
 
 RETURNED = {'changed', 'changes', 'key_results', 'new_secrets', 'new_keys', 'failures'}
 # FakeApi keys are created at 2026-11-27T10:00:0N.

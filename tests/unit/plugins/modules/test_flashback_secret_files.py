@@ -14,8 +14,8 @@ import yaml
 from hypothesis import given, strategies as st
 
 from ansible_collections.flashback.platform.plugins.modules import flashback_repo_apikeys
-from ansible_collections.flashback.platform.plugins.module_utils import secret_files
-from ansible_collections.flashback.platform.plugins.module_utils.secret_files import SecretFilesError, encode, plan_files
+from ansible_collections.flashback.platform.plugins.module_utils import _secret_files as secret_files
+from ansible_collections.flashback.platform.plugins.module_utils._secret_files import SecretFilesError, encode, plan_files
 from ansible_collections.flashback.platform.plugins.modules import flashback_secret_files as module_under_test
 from ansible_collections.flashback.platform.plugins.modules.flashback_secret_files import write_secret_files
 

@@ -16,14 +16,14 @@ import json
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from ansible_collections.flashback.platform.plugins.module_utils import runner
+from ansible_collections.flashback.platform.plugins.module_utils import _runner as runner
 from ansible_collections.flashback.platform.plugins.modules import (
     flashback_repo_apikey,
     flashback_repo_apikey_info,
     flashback_repo_apikey_plan,
     flashback_repo_apikeys,
 )
-from ansible_collections.flashback.platform.plugins.module_utils.reconcile import replacement_name
+from ansible_collections.flashback.platform.plugins.module_utils._reconcile import replacement_name
 
 FUZZ_EXAMPLES = 200
 TOKEN = 'fuzz-module-token'

@@ -12,7 +12,7 @@ __metaclass__ = type
 
 import json
 
-from ansible_collections.flashback.platform.plugins.module_utils.errors import FlashbackError
+from ansible_collections.flashback.platform.plugins.module_utils._errors import FlashbackError
 
 SECRET_SPEC = dict(
     repo_id=dict(type='str', required=True),

@@ -22,8 +22,8 @@ import datetime
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.flashback.platform.plugins.module_utils import apikeys, reconcile
-from ansible_collections.flashback.platform.plugins.module_utils.errors import (
+from ansible_collections.flashback.platform.plugins.module_utils import _apikeys as apikeys, _reconcile as reconcile
+from ansible_collections.flashback.platform.plugins.module_utils._errors import (
     ConfigurationError,
     FlashbackError,
     ResourceError,

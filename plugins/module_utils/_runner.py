@@ -11,12 +11,12 @@ __metaclass__ = type
 from ansible.module_utils.basic import missing_required_lib
 from ansible.module_utils.six.moves.urllib.parse import urlparse
 
-from ansible_collections.flashback.platform.plugins.module_utils import client as client_module
-from ansible_collections.flashback.platform.plugins.module_utils.arguments import (
+from ansible_collections.flashback.platform.plugins.module_utils import _client as client_module
+from ansible_collections.flashback.platform.plugins.module_utils._arguments import (
     connection_warnings,
     validated_connection,
 )
-from ansible_collections.flashback.platform.plugins.module_utils.errors import ConfigurationError, FlashbackError
+from ansible_collections.flashback.platform.plugins.module_utils._errors import ConfigurationError, FlashbackError
 
 
 def client_from_module(module):

@@ -17,10 +17,10 @@ from ansible.module_utils.common.parameters import AnsibleFallbackNotFound
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.module_utils.six.moves.urllib.parse import urlparse
 
-from ansible_collections.flashback.platform.plugins.module_utils import client as client_module
-from ansible_collections.flashback.platform.plugins.module_utils.converge import DEFAULT_CONCURRENCY
-from ansible_collections.flashback.platform.plugins.module_utils.errors import ConfigurationError
-from ansible_collections.flashback.platform.plugins.module_utils.reconcile import ALL, ENTRY_SPEC, PHASES
+from ansible_collections.flashback.platform.plugins.module_utils import _client as client_module
+from ansible_collections.flashback.platform.plugins.module_utils._converge import DEFAULT_CONCURRENCY
+from ansible_collections.flashback.platform.plugins.module_utils._errors import ConfigurationError
+from ansible_collections.flashback.platform.plugins.module_utils._reconcile import ALL, ENTRY_SPEC, PHASES
 
 VALIDATE_CERTS_ENV = 'FLASHBACK_VALIDATE_CERTS'
 URL_ENV = 'FLASHBACK_API_URL'

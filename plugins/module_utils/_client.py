@@ -18,7 +18,7 @@ import traceback
 from ansible.module_utils.api import generate_jittered_backoff
 from ansible.module_utils.six.moves.urllib.parse import urlsplit
 
-from ansible_collections.flashback.platform.plugins.module_utils.errors import (
+from ansible_collections.flashback.platform.plugins.module_utils._errors import (
     AuthenticationError,
     BadRequestError,
     ConfigurationError,
@@ -35,7 +35,7 @@ from ansible_collections.flashback.platform.plugins.module_utils.errors import (
     TLSError,
     ApiError,
 )
-from ansible_collections.flashback.platform.plugins.module_utils.sanitize import Scrubber, one_line, server_text
+from ansible_collections.flashback.platform.plugins.module_utils._sanitize import Scrubber, one_line, server_text
 
 try:
     import requests
@@ -218,7 +218,7 @@ class FlashbackClient(object):
     """A ``requests.Session`` bound to one API URL and token.
 
     ``request`` returns the decoded JSON object of a 2xx answer or raises a
-    :class:`~ansible_collections.flashback.platform.plugins.module_utils.errors.FlashbackError`.
+    :class:`~ansible_collections.flashback.platform.plugins.module_utils._errors.FlashbackError`.
     """
 
     def __init__(self, api_url, api_token, validate_certs=True, ca_path=None,

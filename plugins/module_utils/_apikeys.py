@@ -19,9 +19,9 @@ import time
 from ansible.module_utils.api import generate_jittered_backoff
 from ansible.module_utils.six.moves.urllib.parse import quote
 
-from ansible_collections.flashback.platform.plugins.module_utils.client import BACKOFF_BASE, BACKOFF_CAP
+from ansible_collections.flashback.platform.plugins.module_utils._client import BACKOFF_BASE, BACKOFF_CAP
 
-from ansible_collections.flashback.platform.plugins.module_utils.errors import (
+from ansible_collections.flashback.platform.plugins.module_utils._errors import (
     FlashbackError,
     MalformedResponseError,
     NotFoundError,
@@ -29,8 +29,8 @@ from ansible_collections.flashback.platform.plugins.module_utils.errors import (
     RequestTimeoutError,
     ResourceError,
 )
-from ansible_collections.flashback.platform.plugins.module_utils.reconcile import id_problem
-from ansible_collections.flashback.platform.plugins.module_utils.sanitize import visible
+from ansible_collections.flashback.platform.plugins.module_utils._reconcile import id_problem
+from ansible_collections.flashback.platform.plugins.module_utils._sanitize import visible
 
 # Whether a failed POST may have created the key is the error's own attribute (errors.FlashbackError
 # .ambiguous_create): every failure but a 400, 401 or 403 answer, a TLS failure or a local refusal.
